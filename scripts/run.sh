@@ -1,0 +1,7 @@
+#!/bin/sh
+# Install everything Lingkar needs to run, then start it on the embedded defaults:
+# SQLite and a self-signed certificate in ./data, https on port 8443.
+. "$(dirname "$0")/common.sh"
+ensure_venv run
+cd "$ROOT"
+exec "$VENV/bin/lingkar" serve "$@"

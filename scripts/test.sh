@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install everything the tests need (Debian's chromium and Node.js included), then run the
+# linters, the type checkers and the whole test suite.
+. "$(dirname "$0")/common.sh"
+
+[ -x /usr/bin/chromium ] || apt_install chromium
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+ensure_venv test
+cd "$ROOT"
+
+if [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.installed ]; then
+    echo "==> npm ci (TypeScript, for checking the client's JavaScript)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules/.installed
+fi
+
+echo "==> ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+echo "==> mypy (strict) on server/ and rtc/"
+"$VENV/bin/mypy"
+if find web/static -name '*.js' | grep -q .; then
+    echo "==> tsc (checkJs, strict) on web/static"
+    node_modules/.bin/tsc -p web/jsconfig.json
+else
+    echo "==> tsc: web/static has no JavaScript yet, nothing to check"
+fi
+echo "==> pytest"
+exec "$VENV/bin/pytest" "$@"

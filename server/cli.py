@@ -1,0 +1,71 @@
+"""The ``lingkar`` command: ``lingkar serve`` and the administrator's subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from server import __version__
+from server.serve import run_server
+from server.settings import Settings, SettingsError
+
+log = logging.getLogger("lingkar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lingkar",
+        description="Lingkar: a self-hosted WebRTC server for online group guidance.",
+    )
+    parser.add_argument("--version", action="version", version=f"lingkar {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the server (https on port 8443 by default)")
+    serve.add_argument("--host", help="address to listen on (default 0.0.0.0, all interfaces)")
+    serve.add_argument("--port", type=int, help="TCP port (default 8443; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="where the database and certificate live")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate (default: self-signed)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    serve.add_argument(
+        "--insecure-http",
+        action="store_true",
+        default=None,
+        help="serve plain http (only behind a reverse proxy that terminates TLS)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        try:
+            settings = Settings.from_env(
+                host=args.host,
+                port=args.port,
+                data_dir=args.data_dir,
+                tls_cert=args.tls_cert,
+                tls_key=args.tls_key,
+                insecure_http=args.insecure_http,
+            )
+        except SettingsError as exc:
+            print(f"lingkar: configuration error: {exc}", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(run_server(settings))
+        except KeyboardInterrupt:
+            pass
+        except (OSError, SettingsError) as exc:
+            print(f"lingkar: cannot start: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    parser.error(f"unknown command {args.command!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Running the application: TLS, the listening socket, the start-up banner, a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import ssl
+from pathlib import Path
+
+from aiohttp import web
+
+from server.addresses import lan_ipv4_addresses
+from server.app import create_app
+from server.settings import Settings, SettingsError
+from server.tls import ensure_self_signed, fingerprint_sha256, server_context
+
+
+def tls_context(settings: Settings, lan_ips: list[str]) -> tuple[ssl.SSLContext, Path, bool]:
+    """The TLS context, and whether a self-signed certificate was just made."""
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        for name, path in (("tls_cert", settings.tls_cert), ("tls_key", settings.tls_key)):
+            if not path.is_file():
+                raise SettingsError(f"{name}: {path} is not a readable file")
+        try:
+            return server_context(settings.tls_cert, settings.tls_key), settings.tls_cert, False
+        except (ssl.SSLError, ValueError) as exc:
+            raise SettingsError(f"tls_cert/tls_key: cannot load them: {exc}") from None
+    files = ensure_self_signed(settings.data_dir / "tls", lan_ips)
+    return server_context(files.cert, files.key), files.cert, files.created
+
+
+def banner(settings: Settings, port: int, lan_ips: list[str], cert: Path | None, new: bool) -> str:
+    scheme = "http" if settings.insecure_http else "https"
+    if settings.host in {"127.0.0.1", "localhost", "::1"}:
+        hosts = ["localhost"]
+    elif settings.host in {"0.0.0.0", "::", ""}:
+        hosts = [*lan_ips, "localhost"]
+    else:
+        hosts = [settings.host]
+    lines = ["", "Lingkar is running. Open one of these addresses in a browser:"]
+    lines += [f"    {scheme}://{host}:{port}/" for host in hosts]
+    if cert is not None and settings.tls_cert is None:
+        lines += [
+            "",
+            f"The TLS certificate is self-signed ({'made now' if new else 'kept'}: {cert}).",
+            "Browsers warn once per device; check the fingerprint before you accept it:",
+            f"    SHA-256 {fingerprint_sha256(cert)}",
+        ]
+    lines += ["", f"Data directory: {settings.data_dir.resolve()}", "Stop with Ctrl+C.", ""]
+    return "\n".join(lines)
+
+
+def bound_port(site: web.TCPSite, asked: int) -> int:
+    """The real port: with --port 0 the system chose one."""
+    server = site._server
+    if asked != 0 or not isinstance(server, asyncio.Server):
+        return asked
+    port: int = server.sockets[0].getsockname()[1]
+    return port
+
+
+async def run_server(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lan_ips = lan_ipv4_addresses()
+    context: ssl.SSLContext | None = None
+    cert: Path | None = None
+    created = False
+    if not settings.insecure_http:
+        context, cert, created = tls_context(settings, lan_ips)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)
+    await site.start()
+    port = bound_port(site, settings.port)
+    print(banner(settings, port, lan_ips, cert, created), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
