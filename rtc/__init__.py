@@ -1,0 +1,1 @@
+"""The forwarding core on aiortc: forwards encoded media between peers; no HTTP in it."""
