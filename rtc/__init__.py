@@ -1,1 +1,19 @@
-"""The forwarding core on aiortc: forwards encoded media between peers; no HTTP in it."""
+"""Lingkar's forwarding core: a selective forwarding unit on aiortc that never decodes or
+re-encodes. See :class:`Room` and :class:`Peer`; :func:`self_test` guards the aiortc hooks."""
+
+from rtc.audiolevel import AudioLevel
+from rtc.counters import CountersSnapshot
+from rtc.peer import NegotiationError, Peer, TrackId, TrackKind
+from rtc.room import Room, UnknownPeer, UnknownTrack
+
+__all__ = [
+    "AudioLevel",
+    "CountersSnapshot",
+    "NegotiationError",
+    "Peer",
+    "Room",
+    "TrackId",
+    "TrackKind",
+    "UnknownPeer",
+    "UnknownTrack",
+]

@@ -1,0 +1,223 @@
+"""The hooks into aiortc internals that let encoded media pass through without decode/encode.
+
+aiortc 1.16 decodes every received track (RTCRtpReceiver starts a decoder thread in receive())
+and encodes every sent track (RTCRtpSender._run_rtp pulls frames from its track). The forwarding
+core keeps aiortc for ICE, DTLS, SRTP keys, RTCP and SDP, and replaces the media paths per
+instance (no module-level patching):
+
+Receiver side (installed from ``pc.on("track")``, which fires before receive()):
+
+- ``receiver._handle_rtp_packet`` is wrapped: every decrypted, parsed RTP packet first goes to the
+  forwarder (no jitter buffer wait: audio would wait ~80 ms there), then to aiortc's own handler,
+  which keeps doing receiver statistics (RTCP RR), NACK generation and REMB upstream.
+- the decoder thread's input queue is replaced by one that discards encoded frames, so aiortc's
+  handler never gets anything decoded; the track's output queue is replaced by one that counts
+  any decoded frame that still shows up (the ``decodes`` counter: an independent check).
+- ``receiver.receive`` is wrapped to register the RTX SSRC with the transport's router: aiortc
+  registers only the media SSRC, and with two video m-lines sharing payload types (camera and
+  screen from a browser) it then drops every retransmission.
+
+Sender side: the RTCRtpSender gets a :class:`SilentTrack` whose recv() never returns, so aiortc
+never creates an encoder; packets are written by :func:`send_rtp` (header rewrite, SRTP protect,
+UDP send) and ``sender._handle_rtcp_packet`` is wrapped to route PLI/FIR/NACK to the forwarder.
+
+All names touched are listed in :data:`PRIVATE_NAMES` and checked by :mod:`rtc.selftest`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiortc
+from aioice.ice import StunProtocol
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcdtlstransport import State as DtlsState
+
+from rtc.counters import Counters
+
+RtpHandler = Callable[[Any], Awaitable[None]]
+RtcpHandler = Callable[[Any], Awaitable[bool]]
+
+RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+SENDER_ENCODER = "_RTCRtpSender__encoder"
+SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
+SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
+SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
+SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+
+# (class, attribute) pairs this module relies on; rtc.selftest checks they exist.
+PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    ("RTCRtpReceiver", "_handle_rtp_packet"),
+    ("RTCRtpReceiver", "_send_rtcp_pli"),
+    ("RTCRtpReceiver", "receive"),
+    ("RTCRtpSender", "_handle_rtcp_packet"),
+    ("RTCDtlsTransport", "_send_rtp"),
+    ("RTCDtlsTransport", "_rtp_router"),
+)
+
+
+def aiortc_version() -> str:
+    return str(getattr(aiortc, "__version__", "unknown"))
+
+
+class _DiscardingDecoderQueue(queue.Queue[Any]):
+    """Stands in for the receiver's decoder input: frames are dropped, the stop marker passes."""
+
+    def __init__(self, counters: Counters) -> None:
+        super().__init__()
+        self._counters = counters
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            super().put(item, block, timeout)
+        else:
+            self._counters.frames_withheld_from_decoder += 1
+
+
+class _CountingTrackQueue(asyncio.Queue[Any]):
+    """Stands in for the remote track's queue: counts decoded frames (there should be none)."""
+
+    def __init__(self, counters: Counters) -> None:
+        super().__init__()
+        self._counters = counters
+
+    async def put(self, item: Any) -> None:
+        if item is not None:
+            self._counters.decodes += 1
+            return
+        await super().put(item)
+
+
+def install_receiver_hooks(
+    receiver: Any, track: Any, counters: Counters, on_rtp: RtpHandler
+) -> None:
+    """Make ``receiver`` pass its packets to ``on_rtp`` and never decode.
+
+    Must run before ``receiver.receive()`` (i.e. from the ``track`` event).
+    """
+    if getattr(receiver, RECEIVER_DECODER_QUEUE, None) is None:
+        raise RuntimeError("aiortc RTCRtpReceiver has no decoder queue attribute")
+    setattr(receiver, RECEIVER_DECODER_QUEUE, _DiscardingDecoderQueue(counters))
+    track._queue = _CountingTrackQueue(counters)
+
+    original_handle = receiver._handle_rtp_packet
+    original_receive = receiver.receive
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        await on_rtp(packet)
+        await original_handle(packet, arrival_time_ms=arrival_time_ms)
+
+    async def receive(parameters: Any) -> None:
+        await original_receive(parameters)
+        router = receiver.transport._rtp_router
+        for encoding in parameters.encodings:
+            if encoding.rtx is not None:
+                router.ssrc_table[encoding.rtx.ssrc] = receiver
+
+    receiver._handle_rtp_packet = handle_rtp_packet
+    receiver.receive = receive
+
+
+def install_sender_hooks(sender: Any, on_rtcp: RtcpHandler) -> None:
+    """Route the subscriber's RTCP for ``sender`` to ``on_rtcp`` first.
+
+    ``on_rtcp`` returns True when it consumed the packet (PLI, FIR, NACK); other packets
+    (receiver reports) go on to aiortc's handler for statistics and RTT.
+    """
+    original = sender._handle_rtcp_packet
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        if not await on_rtcp(packet):
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp_packet
+
+
+def sender_has_encoder(sender: Any) -> bool:
+    return getattr(sender, SENDER_ENCODER, None) is not None
+
+
+def note_sent(sender: Any, ntp_time: int, rtp_timestamp: int, packets: int, octets: int) -> None:
+    """Feed aiortc's sender report (RTCP SR) with what the core sent on this sender's SSRC."""
+    setattr(sender, SENDER_NTP_TIMESTAMP, ntp_time)
+    setattr(sender, SENDER_RTP_TIMESTAMP, rtp_timestamp)
+    setattr(sender, SENDER_PACKET_COUNT, packets)
+    setattr(sender, SENDER_OCTET_COUNT, octets)
+
+
+class SilentTrack(MediaStreamTrack):
+    """The track given to a forwarding RTCRtpSender: recv() waits until the track is stopped.
+
+    aiortc's sender loop awaits it forever, so no encoder is ever created. Its id becomes the
+    track id in the SDP msid, which is how subscribers learn whose media it is.
+    """
+
+    def __init__(self, kind: str, track_id: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._id = track_id
+        self._ended = asyncio.Event()
+
+    async def recv(self) -> Any:
+        await self._ended.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        self._ended.set()
+
+
+class Wire:
+    """The lean send path of one subscriber's DTLS transport: protect and send, no coroutines.
+
+    aiortc's own path (RTCDtlsTransport._send_rtp -> RTCIceTransport -> aioice) is four
+    awaited coroutines per packet; here a packet costs one SRTP protect and one sendto.
+    Falls back to aiortc's path when the selected ICE pair is not a plain UDP socket (TURN).
+    """
+
+    def __init__(self, dtls: Any) -> None:
+        self._dtls = dtls
+        self._connection = dtls.transport._connection
+
+    def usable(self) -> bool:
+        return bool(self._dtls._state == DtlsState.CONNECTED)
+
+    def buffered(self) -> int:
+        """Bytes waiting in the socket's user-space buffer (0 when the kernel keeps up)."""
+        pair = self._connection._nominated.get(1)
+        if pair is None or pair.protocol.transport is None:
+            return 0
+        return int(pair.protocol.transport.get_write_buffer_size())
+
+    async def send(self, data: bytes) -> bool:
+        """Protect and send one RTP packet; False if it could not be sent."""
+        if self._dtls._state != DtlsState.CONNECTED:
+            return False
+        pair = self._connection._nominated.get(1)
+        if pair is None:
+            return False
+        protocol = pair.protocol
+        if type(protocol) is StunProtocol and protocol.transport is not None:
+            protocol.transport.sendto(self._dtls._tx_srtp.protect(data), pair.remote_addr)
+            return True
+        try:
+            await self._dtls._send_rtp(data)
+        except ConnectionError:
+            return False
+        return True
+
+    def send_now(self, data: bytes) -> bool:
+        """The synchronous fast path only; False when the slow path would be needed."""
+        if self._dtls._state != DtlsState.CONNECTED:
+            return False
+        pair = self._connection._nominated.get(1)
+        if pair is None:
+            return False
+        protocol = pair.protocol
+        if type(protocol) is StunProtocol and protocol.transport is not None:
+            protocol.transport.sendto(self._dtls._tx_srtp.protect(data), pair.remote_addr)
+            return True
+        return False
