@@ -141,6 +141,17 @@ class Peer:
         """The tracks this peer currently publishes."""
         return [tid for tid, _ in self._published_by_mid.values() if self._room._has(tid)]
 
+    def subscription_mids(self) -> dict[str, TrackId]:
+        """mid -> publisher track for this peer's subscriptions that have an m-line.
+
+        Valid after :meth:`create_offer`: the browser maps its ``track`` events by mid.
+        """
+        return {
+            slot.transceiver.mid: track_id
+            for track_id, slot in self._slots.items()
+            if slot.transceiver is not None and slot.transceiver.mid is not None
+        }
+
     @property
     def negotiation_needed(self) -> bool:
         """Whether the server has subscription changes not yet offered to the browser."""
@@ -274,6 +285,7 @@ class Peer:
 
     def _add_slot(self, track_id: TrackId, source: Source) -> None:
         self._slots[track_id] = _Slot(track_id, source)
+        self._notified = False
         self._maybe_notify()
 
     def _remove_slot(self, track_id: TrackId) -> None:
@@ -287,6 +299,7 @@ class Peer:
                 # A recycled sender continues its sequence numbers on the same SSRC.
                 self._next_sequence[id(slot.transceiver.sender)] = slot.leg.next_sequence
             self._retired.append(slot.transceiver)
+            self._notified = False
         self._maybe_notify()
 
     def _transceiver_for(self, slot: _Slot) -> Any:
