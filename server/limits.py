@@ -1,0 +1,51 @@
+"""Every limit the server enforces, in one place, each with its reason.
+
+Tests exercise each at the limit and one past it (tests/server/test_limits.py).
+"""
+
+from __future__ import annotations
+
+# --- people -------------------------------------------------------------------------------
+# The research's largest group is a whole class, 20-40 students; one leader on top.
+MAX_MEMBERS_PER_SESSION = 40
+# Shown on every tile and in the roster; long enough for two full Indonesian names.
+MAX_DISPLAY_NAME_CHARS = 40
+# People waiting at once in the lobby: a class plus latecomers, and a bound on a flood.
+MAX_WAITING = 60
+
+# --- HTTP -----------------------------------------------------------------------------------
+# A join or offer body: an SDP offer with three m-lines and many candidates is ~10 KB.
+MAX_HTTP_BODY_BYTES = 64 * 1024
+MAX_SESSION_PASSWORD_CHARS = 128
+# Wrong session passwords from one address for one session before a pause: guessing a short
+# password read aloud in class must take far longer than the session lasts.
+JOIN_PASSWORD_FAILURES = 5
+JOIN_PASSWORD_WINDOW_S = 300.0
+
+# --- the control data channel -----------------------------------------------------------------
+# Largest message a client may send: an SDP answer with every subscription of a 41-person room
+# (~120 m-lines) stays under this. Bigger messages are refused before decoding (aiortc does not
+# enforce its advertised max-message-size on receive).
+MAX_CONTROL_MESSAGE_BYTES = 256 * 1024
+# Messages a participant may send: a steady rate and a burst (a chat line, a hand, a mute,
+# an SDP answer). Past it a message gets the "rate_limited" error and is dropped.
+CONTROL_RATE_PER_SECOND = 10.0
+CONTROL_BURST = 30
+# Chat: a few sentences; the in-memory history kept for people who reconnect.
+MAX_CHAT_CHARS = 1000
+CHAT_HISTORY_MESSAGES = 200
+# The leader's optional note to a denied person.
+MAX_DENY_MESSAGE_CHARS = 200
+
+# --- tokens and time ------------------------------------------------------------------------------
+# A participant token only has to live from the join POST to the offer POST.
+PARTICIPANT_TOKEN_TTL_S = 120.0
+# A dropped participant may come back without a new admission within this grace period.
+RECONNECT_GRACE_S = 60.0
+# Heartbeat: a ping every few seconds; a peer silent this long is shown as gone.
+HEARTBEAT_INTERVAL_S = 3.0
+HEARTBEAT_TIMEOUT_S = 10.0
+# How often audio levels go to the clients for the active-speaker highlight.
+LEVELS_INTERVAL_S = 0.25
+# A removed member's media must stop reaching others within this.
+REMOVE_DEADLINE_S = 1.0

@@ -1,0 +1,369 @@
+"""The control protocol's messages, one typed struct each: the mirror of docs/protocol.md.
+
+Client messages are parsed in one place (``parse_client_message``): size check, UTF-8 and JSON
+decode, validation into exactly one struct by its ``type`` tag. Anything else raises
+``LingkarError`` with a stable error id. Server messages are encoded with ``encode``.
+Identity and role are never read from a client message: the server stamps them itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from server.errors import ErrorId, LingkarError
+from server.limits import MAX_CHAT_CHARS, MAX_CONTROL_MESSAGE_BYTES, MAX_DENY_MESSAGE_CHARS
+
+PROTOCOL_VERSION = 1
+
+ParticipantId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+Sdp = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CONTROL_MESSAGE_BYTES)]
+ChatText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CHAT_CHARS)]
+DenyText = Annotated[str, msgspec.Meta(max_length=MAX_DENY_MESSAGE_CHARS)]
+Nonce = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
+class _Client(msgspec.Struct, tag_field="type", forbid_unknown_fields=True):
+    """A message a client sends."""
+
+
+class _Server(msgspec.Struct, tag_field="type"):
+    """A message the server sends."""
+
+
+# --- client to server: anyone admitted -----------------------------------------------------------
+
+
+class Answer(_Client, tag="answer"):
+    sdp: Sdp
+
+
+class Ping(_Client, tag="ping"):
+    nonce: Nonce = 0
+
+
+class Pong(_Client, tag="pong"):
+    nonce: Nonce = 0
+
+
+class Microphone(_Client, tag="microphone"):
+    on: bool
+
+
+class Camera(_Client, tag="camera"):
+    on: bool
+
+
+class Screen(_Client, tag="screen"):
+    on: bool
+
+
+class Hand(_Client, tag="hand"):
+    raised: bool
+
+
+class Chat(_Client, tag="chat"):
+    text: ChatText
+    to: Literal["all", "leader"] = "all"
+
+
+class TalkRequest(_Client, tag="talk_request"):
+    pass
+
+
+class UnmuteReply(_Client, tag="unmute_reply"):
+    accept: bool
+
+
+class Leave(_Client, tag="leave"):
+    pass
+
+
+# --- client to server: the leader only -----------------------------------------------------------
+
+
+class Admit(_Client, tag="admit"):
+    participant: ParticipantId
+
+
+class AdmitAll(_Client, tag="admit_all"):
+    pass
+
+
+class Deny(_Client, tag="deny"):
+    participant: ParticipantId
+    message: DenyText = ""
+
+
+class Lock(_Client, tag="lock"):
+    locked: bool
+    queue: bool = False
+
+
+class ToLobby(_Client, tag="to_lobby"):
+    participant: ParticipantId
+
+
+class MuteMember(_Client, tag="mute_member"):
+    participant: ParticipantId
+
+
+class MuteAll(_Client, tag="mute_all"):
+    pass
+
+
+class UnmutePolicy(_Client, tag="unmute_policy"):
+    policy: Literal["members_may_unmute", "ask_to_speak"]
+
+
+class AskUnmute(_Client, tag="ask_unmute"):
+    participant: ParticipantId
+
+
+class StopCamera(_Client, tag="stop_camera"):
+    participant: ParticipantId
+
+
+class ScreenPermission(_Client, tag="screen_permission"):
+    participant: ParticipantId
+    allowed: bool
+
+
+class Remove(_Client, tag="remove"):
+    participant: ParticipantId
+
+
+class Stage(_Client, tag="stage"):
+    direction: Literal["next", "previous"]
+
+
+class End(_Client, tag="end"):
+    pass
+
+
+ClientMessage = (
+    Answer
+    | Ping
+    | Pong
+    | Microphone
+    | Camera
+    | Screen
+    | Hand
+    | Chat
+    | TalkRequest
+    | UnmuteReply
+    | Leave
+    | Admit
+    | AdmitAll
+    | Deny
+    | Lock
+    | ToLobby
+    | MuteMember
+    | MuteAll
+    | UnmutePolicy
+    | AskUnmute
+    | StopCamera
+    | ScreenPermission
+    | Remove
+    | Stage
+    | End
+)
+
+LEADER_ONLY: frozenset[type[_Client]] = frozenset(
+    {
+        Admit,
+        AdmitAll,
+        Deny,
+        Lock,
+        ToLobby,
+        MuteMember,
+        MuteAll,
+        UnmutePolicy,
+        AskUnmute,
+        StopCamera,
+        ScreenPermission,
+        Remove,
+        Stage,
+        End,
+    }
+)
+# What a participant still in the lobby may send: nothing about the room.
+LOBBY_ALLOWED: frozenset[type[_Client]] = frozenset({Answer, Ping, Pong, Leave})
+
+
+# --- server to client --------------------------------------------------------------------------
+
+
+class Person(msgspec.Struct):
+    id: str
+    name: str
+    role: Literal["leader", "member"]
+    connected: bool = True
+    muted: bool = True
+    camera: bool = False
+    screen: bool = False
+    hand: bool = False
+    can_share: bool = False
+
+
+class WaitingPerson(msgspec.Struct):
+    id: str
+    name: str
+    waiting_seconds: int
+
+
+class TrackInfo(msgspec.Struct):
+    participant: str
+    kind: Literal["audio", "video", "screen"]
+
+
+class StageInfo(msgspec.Struct):
+    index: int
+    count: int
+    key: str
+    names: dict[str, str]
+
+
+class Welcome(_Server, tag="welcome"):
+    protocol: int
+    id: str
+    name: str
+    role: Literal["leader", "member"]
+    title: str
+
+
+class Status(_Server, tag="status"):
+    status: Literal["waiting", "admitted", "denied", "locked", "removed", "ended"]
+    message: str = ""
+
+
+class Offer(_Server, tag="offer"):
+    sdp: str
+    tracks: dict[str, TrackInfo]
+
+
+class Roster(_Server, tag="roster"):
+    participants: list[Person]
+    hands: list[str]
+    locked: bool
+    policy: Literal["members_may_unmute", "ask_to_speak"]
+    stage: StageInfo | None = None
+
+
+class Waiting(_Server, tag="waiting"):
+    participants: list[WaitingPerson]
+    locked: bool
+    queue: bool
+
+
+class You(_Server, tag="you"):
+    muted: bool
+    muted_by_leader: bool
+    camera: bool
+    camera_stopped_by_leader: bool
+    screen: bool
+    can_share: bool
+    can_unmute: bool
+    hand: bool
+    floor: bool = False
+
+
+class ChatOut(_Server, tag="chat"):
+    sender: str
+    name: str
+    text: str
+    to: Literal["all", "leader"]
+    at: float
+
+
+class TalkRequestOut(_Server, tag="talk_request"):
+    participant: str
+    name: str
+
+
+class UnmuteRequest(_Server, tag="unmute_request"):
+    pass
+
+
+class UnmuteReplyOut(_Server, tag="unmute_reply"):
+    participant: str
+    accept: bool
+
+
+class Levels(_Server, tag="levels"):
+    speaking: list[str]
+
+
+class PingOut(_Server, tag="ping"):
+    nonce: int
+
+
+class PongOut(_Server, tag="pong"):
+    nonce: int
+
+
+class Error(_Server, tag="error"):
+    error: str
+    message: str
+    ref: str = ""
+
+
+ServerMessage = (
+    Welcome
+    | Status
+    | Offer
+    | Roster
+    | Waiting
+    | You
+    | ChatOut
+    | TalkRequestOut
+    | UnmuteRequest
+    | UnmuteReplyOut
+    | Levels
+    | PingOut
+    | PongOut
+    | Error
+)
+
+_DECODER = msgspec.json.Decoder(ClientMessage)
+_ENCODER = msgspec.json.Encoder()
+
+
+def message_type(message: msgspec.Struct) -> str:
+    tag = type(message).__struct_config__.tag
+    assert isinstance(tag, str)  # every message class above declares a string tag
+    return tag
+
+
+def client_types() -> set[str]:
+    return {str(cls.__struct_config__.tag) for cls in ClientMessage.__args__}
+
+
+def server_types() -> set[str]:
+    return {str(cls.__struct_config__.tag) for cls in ServerMessage.__args__}
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Size check, decode, validate. Raises LingkarError for anything but one valid message."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(data) > MAX_CONTROL_MESSAGE_BYTES:
+        raise LingkarError(
+            ErrorId.TOO_LARGE, f"a control message is at most {MAX_CONTROL_MESSAGE_BYTES} bytes"
+        )
+    try:
+        message: ClientMessage = _DECODER.decode(data)
+        return message
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.startswith("Invalid value") and "`$.type`" in text:
+            raise LingkarError(ErrorId.UNKNOWN_TYPE, text) from None
+        raise LingkarError(ErrorId.MALFORMED, text) from None
+    except msgspec.DecodeError as exc:
+        raise LingkarError(ErrorId.MALFORMED, f"not a JSON object: {exc}") from None
+
+
+def encode(message: ServerMessage) -> str:
+    return _ENCODER.encode(message).decode("utf-8")
