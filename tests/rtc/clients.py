@@ -103,6 +103,9 @@ class Client:
         offer_filter: Callable[[str], str] | None = None,
     ) -> None:
         self.name = name
+        # aiortc quirk (client side only): with its default "balanced" bundle policy, two
+        # m-lines of one kind added by the same re-offer to a peer that had none of that kind
+        # land on a transport the BUNDLE then discards; tests add them one offer at a time.
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.control = self.pc.createDataChannel("control")
         self.frames: Counter[str] = Counter()
