@@ -5,6 +5,7 @@ from rtc.audiolevel import AudioLevel
 from rtc.counters import CountersSnapshot
 from rtc.peer import NegotiationError, Peer, TrackId, TrackKind
 from rtc.room import Room, UnknownPeer, UnknownTrack
+from rtc.selftest import SelfTestError, self_test
 
 __all__ = [
     "AudioLevel",
@@ -12,8 +13,10 @@ __all__ = [
     "NegotiationError",
     "Peer",
     "Room",
+    "SelfTestError",
     "TrackId",
     "TrackKind",
     "UnknownPeer",
     "UnknownTrack",
+    "self_test",
 ]

@@ -1,0 +1,169 @@
+"""Start-up self-test: push a few frames through the aiortc hooks on loopback.
+
+The forwarding core relies on private aiortc internals (see :mod:`rtc.passthrough`). The series
+is pinned, but a different install (distribution package, editable checkout) could still differ:
+run :func:`self_test` at start-up and refuse to serve if it raises :class:`SelfTestError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiortc import (
+    AudioStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+    rtcdtlstransport,
+    rtcrtpreceiver,
+    rtcrtpsender,
+    rtcsctptransport,
+)
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+from rtc.passthrough import PRIVATE_NAMES, RECEIVER_DECODER_QUEUE, aiortc_version
+from rtc.peer import TrackId
+from rtc.room import Room
+
+SELF_TEST_TIMEOUT_S = 15.0
+_FRAMES_NEEDED = 5
+
+
+class SelfTestError(RuntimeError):
+    """The aiortc hooks of the forwarding core do not work with the installed aiortc."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"forwarding core self-test failed with aiortc {aiortc_version()}: {problem}. "
+            "Lingkar's rtc/ package hooks aiortc internals and supports aiortc 1.16.x only; "
+            "install the pinned version (pip install 'aiortc>=1.16.0,<1.17')."
+        )
+
+
+class _Frames(VideoStreamTrack):
+    """A small changing picture."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._n = 0
+
+    async def recv(self) -> VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        self._n += 1
+        frame = VideoFrame(64, 48, "yuv420p")
+        frame.planes[0].update(bytes((self._n * 7 + i) & 0xFF for i in range(64 * 48)))
+        frame.planes[1].update(bytes([128]) * (32 * 24))
+        frame.planes[2].update(bytes([128]) * (32 * 24))
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
+def _check_names() -> None:
+    classes: dict[str, Any] = {
+        "RTCRtpReceiver": rtcrtpreceiver.RTCRtpReceiver,
+        "RTCRtpSender": rtcrtpsender.RTCRtpSender,
+        "RTCDtlsTransport": rtcdtlstransport.RTCDtlsTransport,
+        "RTCSctpTransport": rtcsctptransport.RTCSctpTransport,
+    }
+    names = (*PRIVATE_NAMES, ("RTCSctpTransport", "_data_channel_receive"))
+    for class_name, attribute in names:
+        cls = classes[class_name]
+        # Methods live on the class; attributes such as _rtp_router are set in __init__.
+        if not hasattr(cls, attribute) and attribute not in cls.__init__.__code__.co_names:
+            raise SelfTestError(f"{class_name}.{attribute} is missing")
+    if "decoder_worker" not in rtcrtpreceiver.__dict__:
+        raise SelfTestError("aiortc.rtcrtpreceiver.decoder_worker is missing")
+
+
+async def _client(name: str, room: Room, *tracks: Any) -> tuple[Any, Any]:
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.createDataChannel("control")
+    for track in tracks:
+        pc.addTrack(track)
+    peer = room.add_peer(name)
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await peer.accept_offer(pc.localDescription.sdp)
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    return pc, peer
+
+
+async def _run() -> None:
+    room = Room()
+    pcs: list[Any] = []
+    received: dict[str, int] = {"audio": 0, "video": 0}
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        pub_pc, _ = await _client("selftest-publisher", room, AudioStreamTrack(), _Frames())
+        pcs.append(pub_pc)
+        sub_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pcs.append(sub_pc)
+        sub_pc.createDataChannel("control")
+
+        async def consume(track: Any) -> None:
+            try:
+                while True:
+                    await track.recv()
+                    received[track.kind] += 1
+            except MediaStreamError:
+                pass
+
+        sub_pc.on("track", lambda track: tasks.append(asyncio.ensure_future(consume(track))))
+        sub = room.add_peer("selftest-subscriber")
+        await sub_pc.setLocalDescription(await sub_pc.createOffer())
+        answer = await sub.accept_offer(sub_pc.localDescription.sdp)
+        await sub_pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+
+        offered = asyncio.Event()
+        sub.on_negotiation_needed = offered.set
+        deadline = time.monotonic() + SELF_TEST_TIMEOUT_S
+        while len(room.tracks) < 2:
+            if time.monotonic() > deadline:
+                raise SelfTestError("the publisher's tracks never reached the room")
+            await asyncio.sleep(0.02)
+        room.subscribe("selftest-subscriber", TrackId("selftest-publisher", "audio"))
+        room.subscribe("selftest-subscriber", TrackId("selftest-publisher", "video"))
+        await asyncio.wait_for(offered.wait(), deadline - time.monotonic())
+        offer = await sub.create_offer()
+        await sub_pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        await sub_pc.setLocalDescription(await sub_pc.createAnswer())
+        await sub.accept_answer(sub_pc.localDescription.sdp)
+        while received["video"] < _FRAMES_NEEDED or received["audio"] < _FRAMES_NEEDED:
+            if time.monotonic() > deadline:
+                raise SelfTestError(f"frames did not pass through the hooks ({received})")
+            await asyncio.sleep(0.02)
+        counters = room.counters
+        if counters.decodes or counters.encodes:
+            raise SelfTestError(
+                f"the server decoded {counters.decodes} and encoded {counters.encodes} frames"
+            )
+        if counters.frames_withheld_from_decoder == 0:
+            raise SelfTestError("the receiver's decoder queue hook was not used")
+    except TimeoutError:
+        raise SelfTestError("no renegotiation was requested for the subscriber") from None
+    finally:
+        for task in tasks:
+            task.cancel()
+        for pc in pcs:
+            await pc.close()
+        await room.close()
+
+
+async def self_test() -> None:
+    """Forward a few frames of audio and video between two loopback peers.
+
+    :raises SelfTestError: (a RuntimeError) naming the aiortc version if the hooks fail.
+    """
+    _check_names()
+    if RECEIVER_DECODER_QUEUE not in rtcrtpreceiver.RTCRtpReceiver.__init__.__code__.co_names:
+        raise SelfTestError("RTCRtpReceiver no longer has a decoder queue")
+    try:
+        await asyncio.wait_for(_run(), SELF_TEST_TIMEOUT_S + 5)
+    except SelfTestError:
+        raise
+    except Exception as exc:
+        raise SelfTestError(f"{type(exc).__name__}: {exc}") from exc
