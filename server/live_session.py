@@ -166,7 +166,9 @@ class LiveSession:
     # ---- the rules ------------------------------------------------------------------------------
 
     def may_unmute(self, person: Participant) -> bool:
-        if not person.in_room or person.muted_by_leader:
+        # Being muted by the leader is not a ban: under "members may unmute" a member may unmute
+        # again, as in any meeting; under "ask to speak" only after the leader's request.
+        if not person.in_room:
             return False
         return person.is_leader or self.policy == "members_may_unmute" or person.unmute_granted
 

@@ -268,7 +268,6 @@ class You(_Server, tag="you"):
     can_share: bool
     can_unmute: bool
     hand: bool
-    floor: bool = False
 
 
 class ChatOut(_Server, tag="chat"):
