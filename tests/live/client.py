@@ -101,6 +101,8 @@ class LiveClient:
             self.send({"type": "pong", "nonce": message["nonce"]})
 
     async def _answer(self, sdp: str) -> None:
+        if self.rtc.pc.signalingState == "closed":
+            return
         answer = await self.rtc.answer(sdp)
         self.send({"type": "answer", "sdp": answer})
         self.answers += 1

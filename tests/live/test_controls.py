@@ -15,6 +15,8 @@ async def admitted(scene: Scene, leader: LiveClient, *names: str) -> list[LiveCl
         await member.wait_message("status", lambda m: m["status"] == "admitted")
         member.send({"type": "microphone", "on": True})
         member.send({"type": "camera", "on": True})
+    for member in members:
+        await member.wait_message("you", lambda m: not m["muted"] and m["camera"])
     return members
 
 
