@@ -43,10 +43,8 @@ async def test_a_thousand_bad_messages_leave_the_others_working(scene: Scene) ->
     ani, budi = await admitted(scene, leader, "Ani", "Budi")
     await audio_flows(leader, budi)
     rng = random.Random(20261127)
-    sent = 0
-    for _ in range(1000):
+    for sent in range(1, 1001):
         ani.send(garbage(rng))
-        sent += 1
         if sent % 25 == 0:
             await asyncio.sleep(0.01)
     # Every one of them is answered with a refusal (most by the rate limit), and Ani is still
@@ -200,7 +198,7 @@ async def test_http_entry_points_refuse_bad_input(scene: Scene) -> None:
     ]
     for path, data, content_type, headers, status, error in cases:
         got = await post(path, data, content_type, **headers)
-        assert got[0] == status and got[1]["error"] == error, (path, data[:40], got)
+        assert (got[0], got[1]["error"]) == (status, error), (path, data[:40], got)
     live = scene.live
     assert live is not None
     assert [x.name for x in live.present()] == ["Bu Sari"]
