@@ -119,6 +119,11 @@ async def leave(session: LiveSession, sender: Participant, msg: p.Leave) -> None
     session.depart(sender, Presence.LEFT, None)
 
 
+async def receive(session: LiveSession, sender: Participant, msg: p.Receive) -> None:
+    sender.receive = msg.mode
+    session.apply()
+
+
 # ---- the leader's controls ----------------------------------------------------------------------
 
 
@@ -256,6 +261,7 @@ HANDLERS: dict[type[Any], Handler] = {
     p.TalkRequest: talk_request,
     p.UnmuteReply: unmute_reply,
     p.Leave: leave,
+    p.Receive: receive,
     p.Admit: admit,
     p.AdmitAll: admit_all,
     p.Deny: deny,

@@ -213,7 +213,13 @@ class LiveSession:
             if subscriber.peer is None:
                 continue
             wanted = (
-                {t for t in self.room.tracks if t.peer_id in in_room and t.peer_id != subscriber.id}
+                {
+                    t
+                    for t in self.room.tracks
+                    if t.peer_id in in_room
+                    and t.peer_id != subscriber.id
+                    and self._wants(subscriber, t)
+                }
                 if subscriber.in_room
                 else set()
             )
@@ -222,6 +228,15 @@ class LiveSession:
                 self.room.unsubscribe(subscriber.id, track)
             for track in sorted(wanted - current):
                 self.room.subscribe(subscriber.id, track)
+
+    def _wants(self, subscriber: Participant, track: TrackId) -> bool:
+        """The data saver: audio only, or the leader (and any shared screen) only."""
+        if subscriber.receive == "audio_only":
+            return track.kind == "audio"
+        if subscriber.receive == "leader_only":
+            publisher = self.participants.get(track.peer_id)
+            return track.kind == "screen" or (publisher is not None and publisher.is_leader)
+        return True
 
     def _on_track_published(self, track: TrackId) -> None:
         # A new track must not reach anyone before the rules say it may: pause first.
@@ -287,6 +302,7 @@ class LiveSession:
             can_share=x.is_leader or x.can_share,
             can_unmute=self.may_unmute(x),
             hand=x.hand_raised_at is not None,
+            receive=x.receive,
         )
 
     def broadcast_state(self) -> None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.limits import PARTICIPANT_TOKEN_TTL_S
+from server.protocol import ReceiveMode
 
 
 class Role(StrEnum):
@@ -62,6 +63,8 @@ class Participant:
     screen: bool = False
     can_share: bool = False
     hand_raised_at: float | None = None
+    # Data saver: what this participant wants to receive (all, audio only, the leader only).
+    receive: ReceiveMode = "all"
     admitted_at: float | None = None
     left_at: float | None = None
 

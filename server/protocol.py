@@ -82,6 +82,13 @@ class Leave(_Client, tag="leave"):
     pass
 
 
+ReceiveMode = Literal["all", "audio_only", "leader_only"]
+
+
+class Receive(_Client, tag="receive"):
+    mode: ReceiveMode
+
+
 # --- client to server: the leader only -----------------------------------------------------------
 
 
@@ -156,6 +163,7 @@ ClientMessage = (
     | TalkRequest
     | UnmuteReply
     | Leave
+    | Receive
     | Admit
     | AdmitAll
     | Deny
@@ -191,7 +199,7 @@ LEADER_ONLY: frozenset[type[_Client]] = frozenset(
     }
 )
 # What a participant still in the lobby may send: nothing about the room.
-LOBBY_ALLOWED: frozenset[type[_Client]] = frozenset({Answer, Ping, Pong, Leave})
+LOBBY_ALLOWED: frozenset[type[_Client]] = frozenset({Answer, Ping, Pong, Leave, Receive})
 
 
 # --- server to client --------------------------------------------------------------------------
@@ -268,6 +276,7 @@ class You(_Server, tag="you"):
     can_share: bool
     can_unmute: bool
     hand: bool
+    receive: ReceiveMode
 
 
 class ChatOut(_Server, tag="chat"):

@@ -177,3 +177,40 @@ async def test_end_tells_everyone_and_closes(scene: Scene) -> None:
     assert scene.live is None
     status, reply = await LiveClient(await scene.http(), scene.code, "Dewi").join()
     assert (status, reply["error"]) == (409, "session_not_open")
+
+
+async def test_data_saver_receives_audio_only_or_the_leader_only(scene: Scene) -> None:
+    leader = await scene.leader()
+    leader.send({"type": "microphone", "on": True})
+    leader.send({"type": "camera", "on": True})
+    ani, budi = await admitted(scene, leader, "Ani", "Budi")
+    await ani.wait_for(lambda: ani.frames_from(budi.id, "video") > 3, "Budi's video")
+    ani.send({"type": "receive", "mode": "audio_only"})
+    await ani.wait_message("you", lambda m: m["receive"] == "audio_only")
+    await ani.wait_for(
+        lambda: (
+            set(ani.tracks.values()) >= {(budi.id, "audio"), (leader.id, "audio")}
+            and not any(
+                kind != "audio" and mid_active(ani, mid) for mid, (_, kind) in ani.tracks.items()
+            )
+        ),
+        "video m-lines inactive",
+    )
+    await audio_flows(ani, budi)
+    ani.send({"type": "receive", "mode": "leader_only"})
+    await ani.wait_message("you", lambda m: m["receive"] == "leader_only")
+    await ani.wait_for(lambda: ani.frames_from(leader.id, "video") > 3, "the leader's video")
+    await ani.wait_for(
+        lambda: (
+            not any(who == budi.id and mid_active(ani, mid) for mid, (who, _) in ani.tracks.items())
+        ),
+        "Budi's m-lines inactive",
+    )
+    await audio_stopped(ani, budi)
+
+
+def mid_active(client: LiveClient, mid: str) -> bool:
+    for transceiver in client.rtc.pc.getTransceivers():
+        if transceiver.mid == mid:
+            return transceiver.currentDirection not in (None, "inactive")
+    return False
