@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 
-from server.limits import MAX_CONTROL_MESSAGE_BYTES
+from server.limits import HEARTBEAT_INTERVAL_S, HEARTBEAT_TIMEOUT_S, MAX_CONTROL_MESSAGE_BYTES
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows
@@ -226,3 +226,20 @@ async def test_session_password(scene_factory) -> None:  # type: ignore[no-untyp
     assert (await member.join(password="salah"))[1]["error"] == "wrong_password"
     status, _ = await member.join(password="rahasia9A")
     assert status == 200
+
+
+async def test_a_silent_peer_is_shown_disconnected_within_the_heartbeat_timeout(
+    scene: Scene,
+) -> None:
+    """A phone that froze keeps its connection up but answers nothing: the roster shows it."""
+    leader = await scene.leader()
+    (ani,) = await admitted(scene, leader, "Ani")
+    ani.rtc.control.remove_all_listeners("message")  # no more pongs, no more anything
+    started = asyncio.get_running_loop().time()
+    await leader.wait_message(
+        "roster",
+        lambda m: any(p["id"] == ani.id and not p["connected"] for p in m["participants"]),
+    )
+    elapsed = asyncio.get_running_loop().time() - started
+    # HEARTBEAT_TIMEOUT_S (10 s) after the last message, checked every HEARTBEAT_INTERVAL_S.
+    assert elapsed <= HEARTBEAT_TIMEOUT_S + HEARTBEAT_INTERVAL_S + 1.0
