@@ -8,21 +8,36 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import __version__
+from server import __version__, dashboard, live_pages, login, signalling
+from server.auth import setup_login_cookies
+from server.database import database_context
 from server.health import healthz
+from server.home import join_with_code
 from server.i18n import Catalogues
-from server.keys import CATALOGUES, SETTINGS, STARTED_AT
+from server.keys import CATALOGUES, JOIN_LIMITS, LOGIN_LIMITS, SETTINGS, STARTED_AT
+from server.limits import JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S, MAX_HTTP_BODY_BYTES
+from server.live_registry import live_sessions_context
 from server.pages import index
+from server.ratelimit import KeyedRateLimiter, LoginLimits
 from server.security import security_headers
 from server.settings import Settings
+from server.signalling import api_errors
 from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[security_headers, api_errors], client_max_size=MAX_HTTP_BODY_BYTES
+    )
     app[SETTINGS] = settings
     app[CATALOGUES] = Catalogues.load(CATALOGUE_DIR)
     app[STARTED_AT] = time.monotonic()
+    app[LOGIN_LIMITS] = LoginLimits()
+    # Migrates the database, then keeps its engine open for the app's lifetime (app[DATABASE]).
+    app.cleanup_ctx.append(database_context)
+    app.cleanup_ctx.append(live_sessions_context)
+    app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
+    setup_login_cookies(app, settings)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -32,6 +47,14 @@ def create_app(settings: Settings) -> web.Application:
     env = aiohttp_jinja2.get_env(app)
     app.router.add_get("/", index, name="index")
     app.router.add_get("/healthz", healthz, name="healthz")
+    app.router.add_get("/join", join_with_code, name="join")
+    app.router.add_get("/login", login.login_form, name="login")
+    app.router.add_post("/login", login.login_submit)
+    app.router.add_post("/logout", login.logout, name="logout")
+    app.router.add_get("/logout", login.logout_get)
+    dashboard.add_routes(app)
+    signalling.add_routes(app)
+    live_pages.add_routes(app)
     static = app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
 
     def static_url(filename: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from server import __version__
+from server.counselor_cli import add_counselor_commands, run_counselor_command
 from server.serve import run_server
 from server.settings import Settings, SettingsError
 
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 0.0.0.0, all interfaces)")
     serve.add_argument("--port", type=int, help="TCP port (default 8443; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="where the database and certificate live")
+    serve.add_argument(
+        "--database-url", help="SQLAlchemy URL (default: SQLite file in the data directory)"
+    )
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate (default: self-signed)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     serve.add_argument(
@@ -36,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="serve plain http (only behind a reverse proxy that terminates TLS)",
     )
+    add_counselor_commands(commands)
     return parser
 
 
@@ -43,12 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic announces every start at INFO; only its problems matter to the administrator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "counselor":
+        return run_counselor_command(args)
     if args.command == "serve":
         try:
             settings = Settings.from_env(
                 host=args.host,
                 port=args.port,
                 data_dir=args.data_dir,
+                database_url=args.database_url,
                 tls_cert=args.tls_cert,
                 tls_key=args.tls_key,
                 insecure_http=args.insecure_http,

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.i18n import Catalogues
+from server.live_registry import LiveSessions
+from server.ratelimit import KeyedRateLimiter, LoginLimits
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 CATALOGUES = web.AppKey("catalogues", Catalogues)
 STARTED_AT = web.AppKey("started_at", float)
+# The database engine (server/database.py), open from start-up to cleanup.
+DATABASE = web.AppKey("database", AsyncEngine)
+# Failed-login counters per account and per client address (server/ratelimit.py).
+LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
+# The open sessions in memory (server/live_registry.py), from start-up to cleanup.
+LIVE_SESSIONS = web.AppKey("live_sessions", LiveSessions)
+# Wrong session passwords per session and client address.
+JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)

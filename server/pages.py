@@ -46,5 +46,17 @@ def render_page(request: web.Request, template: str, **extra: Any) -> web.Respon
     return response
 
 
+def error_page(
+    request: web.Request, status: type[web.HTTPException], message_key: str, **extra: Any
+) -> web.HTTPException:
+    """An HTTP error to raise whose body is the localized error.html page."""
+    page = render_page(request, "error.html", message_key=message_key, **extra)
+    return status(
+        text=page.text,
+        content_type="text/html",
+        headers={"Content-Language": page.headers["Content-Language"]},
+    )
+
+
 async def index(request: web.Request) -> web.Response:
     return render_page(request, "index.html")

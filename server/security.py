@@ -25,7 +25,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
+    # Never a referrer to another site. Not "no-referrer": with it, browsers send "Origin: null"
+    # on our own form POSTs, and the CSRF check (server/auth.py) needs the real origin.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",

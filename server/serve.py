@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import ssl
 from pathlib import Path
@@ -11,7 +12,9 @@ from aiohttp import web
 
 from server.addresses import lan_ipv4_addresses
 from server.app import create_app
-from server.settings import Settings, SettingsError
+from server.counselors import count_counselors
+from server.keys import DATABASE
+from server.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 from server.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
@@ -29,7 +32,15 @@ def tls_context(settings: Settings, lan_ips: list[str]) -> tuple[ssl.SSLContext,
     return server_context(files.cert, files.key), files.cert, files.created
 
 
-def banner(settings: Settings, port: int, lan_ips: list[str], cert: Path | None, new: bool) -> str:
+def banner(
+    settings: Settings,
+    port: int,
+    lan_ips: list[str],
+    cert: Path | None,
+    new: bool,
+    *,
+    has_counselors: bool = True,
+) -> str:
     scheme = "http" if settings.insecure_http else "https"
     if settings.host in {"127.0.0.1", "localhost", "::1"}:
         hosts = ["localhost"]
@@ -45,6 +56,14 @@ def banner(settings: Settings, port: int, lan_ips: list[str], cert: Path | None,
             f"The TLS certificate is self-signed ({'made now' if new else 'kept'}: {cert}).",
             "Browsers warn once per device; check the fingerprint before you accept it:",
             f"    SHA-256 {fingerprint_sha256(cert)}",
+        ]
+    if not has_counselors:
+        default_dir = settings.data_dir == DEFAULT_DATA_DIR
+        data_dir = "" if default_dir else f" --data-dir {shlex.quote(str(settings.data_dir))}"
+        lines += [
+            "",
+            "No counselor account exists yet. Make the first one (it asks for a password) with:",
+            f"    .venv/bin/lingkar counselor add NAME{data_dir}",
         ]
     lines += ["", f"Data directory: {settings.data_dir.resolve()}", "Stop with Ctrl+C.", ""]
     return "\n".join(lines)
@@ -73,7 +92,8 @@ async def run_server(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)
     await site.start()
     port = bound_port(site, settings.port)
-    print(banner(settings, port, lan_ips, cert, created), flush=True)
+    has_counselors = await count_counselors(app[DATABASE]) > 0
+    print(banner(settings, port, lan_ips, cert, created, has_counselors=has_counselors), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from server.auth import SESSION_COOKIE
+from server.counselors import set_password
+from server.keys import DATABASE
+from server.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
+from tests.server.accounts import PASSWORD, add_counselor, csrf_of, log_in, start_client
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, tmp_path: Path) -> TestClient:
+    client = await start_client(aiohttp_client, tmp_path)
+    await add_counselor(client, "ani", "Bu Ani")
+    return client
+
+
+async def test_login_page_is_a_real_form(client: TestClient) -> None:
+    response = await client.get("/login")
+    assert response.status == 200
+    text = await response.text()
+    assert "Masuk untuk guru BK" in text
+    assert '<label for="login-username">' in text
+    assert 'type="password"' in text
+    assert "<script" not in text
+    assert "style=" not in text
+
+
+async def test_login_success_opens_the_dashboard(client: TestClient) -> None:
+    response = await log_in(client, "ani")
+    assert response.status == 303
+    assert response.headers["Location"] == "/dashboard"
+    cookie = response.cookies[SESSION_COOKIE]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == str(12 * 3600)
+    assert not cookie["secure"], "plain http in tests; https sets Secure"
+    dashboard = await client.get("/dashboard")
+    assert dashboard.status == 200
+    assert "Bu Ani" in await dashboard.text()
+
+
+async def test_user_name_is_case_insensitive_and_next_is_followed(client: TestClient) -> None:
+    token = await csrf_of(client, "/login?next=/dashboard/sessions/1/edit")
+    response = await client.post(
+        "/login",
+        data={
+            "csrf": token,
+            "username": " ANI ",
+            "password": PASSWORD,
+            "next": "/dashboard/sessions/1/edit",
+        },
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == "/dashboard/sessions/1/edit"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil"])
+async def test_next_never_leaves_the_site(client: TestClient, target: str) -> None:
+    token = await csrf_of(client, "/login")
+    response = await client.post(
+        "/login",
+        data={"csrf": token, "username": "ani", "password": PASSWORD, "next": target},
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == "/dashboard"
+
+
+async def test_wrong_password_or_unknown_user(client: TestClient) -> None:
+    for username, password in (("ani", "salah-sekali!"), ("nobody", PASSWORD), ("ani", "")):
+        response = await log_in(client, username, password)
+        assert response.status == 401
+        assert "Nama pengguna atau kata sandi salah." in await response.text()
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_account_rate_limit_at_the_limit_and_one_past(client: TestClient) -> None:
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+        assert (await log_in(client, "ani", "salah-sekali!")).status == 401
+    blocked = await log_in(client, "ani", PASSWORD)  # even the right password now
+    assert blocked.status == 429
+    assert "Terlalu banyak percobaan" in await blocked.text()
+    assert int(blocked.headers["Retry-After"]) > 0
+    # Another account from the same address (one school NAT) is not blocked.
+    await add_counselor(client, "budi")
+    assert (await log_in(client, "budi")).status == 303
+
+
+async def test_success_resets_the_account_counter(client: TestClient) -> None:
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+        assert (await log_in(client, "ani", "salah-sekali!")).status == 401
+    assert (await log_in(client, "ani")).status == 303
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+        assert (await log_in(client, "ani", "salah-sekali!")).status == 401
+    assert (await log_in(client, "ani")).status == 303
+
+
+async def test_address_rate_limit_at_the_limit_and_one_past(client: TestClient) -> None:
+    for i in range(LOGIN_FAILURES_PER_ADDRESS):
+        assert (await log_in(client, f"guess{i}", "salah-sekali!")).status == 401
+    assert (await log_in(client, "ani")).status == 429
+
+
+async def test_rate_limited_page_is_in_english_too(client: TestClient) -> None:
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+        await log_in(client, "ani", "salah-sekali!")
+    token = await csrf_of(client, "/login?lang=en")
+    response = await client.post(
+        "/login?lang=en", data={"csrf": token, "username": "ani", "password": "x" * 10}
+    )
+    assert response.status == 429
+    assert "Too many failed login attempts" in await response.text()
+
+
+async def test_post_without_or_with_a_wrong_csrf_token_is_refused(client: TestClient) -> None:
+    await client.get("/login")
+    for data in (
+        {"username": "ani", "password": PASSWORD},
+        {"csrf": "forged", "username": "ani", "password": PASSWORD},
+        {"csrf": "", "username": "ani", "password": PASSWORD},
+    ):
+        response = await client.post("/login", data=data, allow_redirects=False)
+        assert response.status == 403
+        assert "kedaluwarsa" in await response.text()
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_post_from_another_origin_is_refused(client: TestClient) -> None:
+    token = await csrf_of(client, "/login")
+    data = {"csrf": token, "username": "ani", "password": PASSWORD}
+    for origin in ("https://evil.example", "null", f"http://{client.host}:1"):
+        response = await client.post(
+            "/login", data=data, headers={"Origin": origin}, allow_redirects=False
+        )
+        assert response.status == 403, origin
+    own = f"http://{client.host}:{client.port}"
+    ok = await client.post("/login", data=data, headers={"Origin": own}, allow_redirects=False)
+    assert ok.status == 303
+
+
+async def test_logout_needs_the_token_and_ends_the_login(client: TestClient) -> None:
+    await log_in(client, "ani")
+    assert (await client.post("/logout", data={}, allow_redirects=False)).status == 403
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 200
+    token = await csrf_of(client, "/dashboard")
+    out = await client.post("/logout", data={"csrf": token}, allow_redirects=False)
+    assert out.status == 303
+    assert out.headers["Location"] == "/"
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 303
+
+
+async def test_a_password_reset_ends_existing_logins(client: TestClient) -> None:
+    await log_in(client, "ani")
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 200
+    ani = await add_counselor(client, "ani2")
+    await set_password(client.app[DATABASE], ani.id - 1, "kata-sandi-baru")
+    response = await client.get("/dashboard", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/login?next=/dashboard"
+
+
+async def test_secret_key_file_is_private_and_kept(tmp_path: Path, aiohttp_client: Any) -> None:
+    await start_client(aiohttp_client, tmp_path)
+    key_file = tmp_path / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    first = key_file.read_text()
+    assert len(bytes.fromhex(first.strip())) == 32
+    await start_client(aiohttp_client, tmp_path)
+    assert key_file.read_text() == first
+
+
+async def test_logs_hold_no_names_passwords_or_addresses(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Guards the privacy rule: Lingkar's own log lines (the access log is off in lingkar serve)."""
+    caplog.set_level(logging.DEBUG, logger="lingkar")
+    await log_in(client, "ani", "salah-sekali!")
+    await log_in(client, "ani")
+    ours = [r for r in caplog.records if r.name.startswith("lingkar")]
+    assert ours, "the login handler does log that something happened"
+    logged = "\n".join(r.getMessage() for r in ours)
+    for secret in ("salah-sekali", PASSWORD, "ani", "127.0.0.1"):
+        assert secret not in logged

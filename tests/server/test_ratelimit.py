@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from server.ratelimit import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_ADDRESS,
+    LOGIN_WINDOW_S,
+    KeyedRateLimiter,
+    LoginLimits,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_allows_up_to_the_limit_and_refuses_one_past_it() -> None:
+    clock = FakeClock()
+    limiter = KeyedRateLimiter(3, 10.0, clock=clock)
+    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b"), "another key has its own count"
+    assert not limiter.would_allow("a")
+    assert limiter.retry_after("a") == pytest.approx(10.0)
+
+
+def test_the_window_slides() -> None:
+    clock = FakeClock()
+    limiter = KeyedRateLimiter(2, 10.0, clock=clock)
+    assert limiter.allow("a")
+    clock.now += 6
+    assert limiter.allow("a")
+    assert not limiter.allow("a")
+    clock.now += 4  # the first event is now exactly one window old
+    assert limiter.allow("a")
+    assert not limiter.allow("a")
+
+
+def test_refused_events_are_not_counted_and_reset_clears() -> None:
+    clock = FakeClock()
+    limiter = KeyedRateLimiter(1, 10.0, clock=clock)
+    assert limiter.allow("a")
+    for _ in range(5):
+        assert not limiter.allow("a")
+    clock.now += 10
+    assert limiter.allow("a"), "refusals did not extend the wait"
+    limiter.reset("a")
+    assert limiter.would_allow("a")
+
+
+def test_memory_is_bounded_by_max_keys() -> None:
+    clock = FakeClock()
+    limiter = KeyedRateLimiter(1, 10.0, clock=clock, max_keys=100)
+    for i in range(1000):
+        limiter.allow(f"key{i}")
+    assert len(limiter) <= 100
+    clock.now += 11
+    limiter.allow("fresh")
+    assert limiter.would_allow("key999")
+
+
+@pytest.mark.parametrize(("limit", "window", "max_keys"), [(0, 1, 1), (1, 0, 1), (1, 1, 0)])
+def test_rejects_nonsense_parameters(limit: int, window: float, max_keys: int) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        KeyedRateLimiter(limit, window, max_keys=max_keys)
+
+
+def test_login_limits_per_account_and_per_address() -> None:
+    clock = FakeClock()
+    limits = LoginLimits(clock=clock)
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+        assert not limits.blocked("ani", "10.0.0.1")
+        limits.failed("ani", "10.0.0.1")
+    assert limits.blocked("ani", "10.0.0.9"), "the account is blocked from any address"
+    assert not limits.blocked("budi", "10.0.0.1"), "a colleague behind the same NAT is not"
+    for i in range(LOGIN_FAILURES_PER_ADDRESS - LOGIN_FAILURES_PER_ACCOUNT):
+        limits.failed(f"user{i}", "10.0.0.1")
+    assert limits.blocked("budi", "10.0.0.1")
+    clock.now += LOGIN_WINDOW_S
+    assert not limits.blocked("ani", "10.0.0.1")
+    limits.failed("ani", "10.0.0.2")
+    limits.succeeded("ani")
+    assert limits.per_account.would_allow("ani")
