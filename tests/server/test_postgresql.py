@@ -1,0 +1,119 @@
+"""The same storage code on PostgreSQL: migrations from empty, repositories, cascade delete.
+
+A throw-away cluster from Debian's postgresql package, on loopback, for this module only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.counselors import authenticate, create_counselor, remove_counselor
+from server.database import current_revision, head_revision, open_database
+from server.sessions import (
+    create_session,
+    get_session,
+    get_session_by_code,
+    set_session_status,
+    update_session,
+)
+from server.settings import Settings
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip("PostgreSQL 15 is not installed (Debian package postgresql-15)")
+    # initdb refuses to run as root: run the cluster as the postgres system user then.
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="lingkar-pg-"))
+    if as_user:
+        shutil.chown(root, "postgres")
+    data = root / "data"
+    port = _free_port()
+    subprocess.run(
+        [*as_user, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "lingkar"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
+    subprocess.run(
+        [
+            *as_user,
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(root / "log"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        yield f"postgresql://lingkar@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def db(postgres_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = await open_database(Settings(data_dir=tmp_path, database_url=postgres_url))
+    yield engine
+    await engine.dispose()
+
+
+async def test_migrations_and_repositories_on_postgresql(
+    db: AsyncEngine, postgres_url: str
+) -> None:
+    url = Settings(database_url=postgres_url).async_database_url
+    assert current_revision(url) == head_revision()
+    async with db.connect() as conn:
+        tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert {"counselors", "sessions", "alembic_version"} <= tables
+
+    ani = await create_counselor(db, "pg.ani", "kata-sandi-ani")
+    assert await authenticate(db, "PG.ANI", "kata-sandi-ani") == ani
+    made = await create_session(db, ani.id, title="Karier", template="classic", password="pelangi")
+    assert made.created_at.tzinfo is not None
+    found = await get_session_by_code(db, made.code.lower())
+    assert found == made
+    changed = await update_session(
+        db, made.id, ani.id, title="Karier 2", template="online", scheduled_at=None
+    )
+    assert changed is not None
+    assert changed.title == "Karier 2"
+    opened = await set_session_status(db, made.id, "open")
+    assert opened is not None
+    assert opened.opened_at is not None
+    assert await remove_counselor(db, ani.id)
+    assert await get_session(db, made.id) is None, "ON DELETE CASCADE on PostgreSQL too"
