@@ -62,7 +62,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        assert isinstance(value, datetime)  # the driver's own type, not untrusted input
+        if not isinstance(value, datetime):
+            raise TypeError(f"the database returned {type(value).__name__} for a datetime")
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
