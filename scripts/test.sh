@@ -4,6 +4,7 @@
 . "$(dirname "$0")/common.sh"
 
 [ -x /usr/bin/chromium ] || apt_install chromium
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 ensure_venv test
 cd "$ROOT"

@@ -25,9 +25,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    # Never a referrer to another site. Not "no-referrer": with it, browsers send "Origin: null"
-    # on our own form POSTs, and the CSRF check (server/auth.py) needs the real origin.
-    "Referrer-Policy": "same-origin",
+    # No referrer at all: a session's join link and code never leak to anyone. Browsers then
+    # send "Origin: null" on our own POSTs; server/auth.request_from_our_pages allows for it.
+    "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",

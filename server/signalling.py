@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from server import protocol as p
-from server.auth import _same_origin, current_counselor
+from server.auth import current_counselor, request_from_our_pages
 from server.connection import attach_peer
 from server.errors import ErrorId, LingkarError
 from server.keys import DATABASE, JOIN_LIMITS, LIVE_SESSIONS
@@ -52,8 +52,7 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    origin = request.headers.get("Origin")
-    if origin is not None and not _same_origin(request, origin):
+    if not request_from_our_pages(request):
         raise LingkarError(ErrorId.FORBIDDEN, "cross-origin requests are refused")
     if request.content_type != "application/json":
         raise LingkarError(ErrorId.MALFORMED, "send JSON (Content-Type: application/json)")

@@ -28,7 +28,8 @@ from server.sessions import (
 )
 from server.settings import Settings
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's postgresql package (installed by the README's test command) puts its server here.
+PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
 def _free_port() -> int:
@@ -40,8 +41,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 is not installed (Debian package postgresql-15)")
+    if not PG_BINS:
+        pytest.fail("PostgreSQL is missing: the README's test command installs Debian's postgresql")
+    pg_bin = PG_BINS[-1]
     # initdb refuses to run as root: run the cluster as the postgres system user then.
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     root = Path(tempfile.mkdtemp(prefix="lingkar-pg-"))
@@ -50,7 +52,7 @@ def postgres_url() -> Iterator[str]:
     data = root / "data"
     port = _free_port()
     subprocess.run(
-        [*as_user, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "lingkar"],
+        [*as_user, str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "lingkar"],
         check=True,
         capture_output=True,
         timeout=120,
@@ -59,7 +61,7 @@ def postgres_url() -> Iterator[str]:
     subprocess.run(
         [
             *as_user,
-            str(PG_BIN / "pg_ctl"),
+            str(pg_bin / "pg_ctl"),
             "-D",
             str(data),
             "-o",
@@ -77,7 +79,7 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql://lingkar@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            [*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            [*as_user, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
             check=False,
             capture_output=True,
             timeout=60,
