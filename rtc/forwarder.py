@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ LEG_BUFFER_LIMIT_BYTES = 256 * 1024
 UPSTREAM_LOSS_REGATE_S = 0.3
 # A gap this large (in packets) is not worth waiting for.
 UPSTREAM_GAP_REGATE = 64
+# Forwarding delays kept per source for the median/p95 the room reports.
+DELAY_SAMPLES = 2048
 
 _HEADER = struct.Struct("!BBHII")
 
@@ -219,6 +222,7 @@ class Source:
         self._max_seq: int | None = None
         self._missing: dict[int, float] = {}
         self._legs_list: list[Leg] = []
+        self.delays_ms: deque[float] = deque(maxlen=DELAY_SAMPLES)
 
     # ---- subscription management (called by the room) ----
 
@@ -265,8 +269,11 @@ class Source:
 
     # ---- the packet path ----
 
-    async def on_rtp(self, packet: Any) -> None:
-        """Forward one packet from the publisher (the receiver hook)."""
+    async def on_rtp(self, packet: Any, arrival_ms: int) -> None:
+        """Forward one packet from the publisher (the receiver hook).
+
+        ``arrival_ms`` is aiortc's NTP-epoch millisecond clock when the datagram was read.
+        """
         counters = self.counters
         counters.packets_received += 1
         now = time.monotonic()
@@ -298,6 +305,7 @@ class Source:
             counters.drops_paused += len(legs)
         elif legs:
             keyframe: bool | None = None
+            sent = False
             timestamp = packet.timestamp
             marker = packet.marker
             for leg in legs:
@@ -323,6 +331,12 @@ class Source:
                 if wire.send_now(data) or await wire.send(data):
                     counters.packets_forwarded += 1
                     counters.bytes_forwarded += len(payload)
+                    sent = True
+                elif leg.kind == "video":
+                    leg.regate()  # the subscriber missed part of a frame
+            if sent:
+                # Datagram read by aiortc's DTLS transport -> last subscriber's sendto done.
+                self.delays_ms.append(clock.current_ms() - arrival_ms)
 
         if self.kind == "video" and self.media_ssrc is not None:
             waiting = any(leg.waiting_keyframe and not leg.paused for leg in legs)

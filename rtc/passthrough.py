@@ -38,7 +38,7 @@ from aiortc.rtcdtlstransport import State as DtlsState
 
 from rtc.counters import Counters
 
-RtpHandler = Callable[[Any], Awaitable[None]]
+RtpHandler = Callable[[Any, int], Awaitable[None]]
 RtcpHandler = Callable[[Any], Awaitable[bool]]
 
 RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
@@ -107,7 +107,7 @@ def install_receiver_hooks(
     original_receive = receiver.receive
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
-        await on_rtp(packet)
+        await on_rtp(packet, arrival_time_ms)
         await original_handle(packet, arrival_time_ms=arrival_time_ms)
 
     async def receive(parameters: Any) -> None:

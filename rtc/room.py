@@ -167,6 +167,23 @@ class Room:
                     levels[track_id.peer_id] = level
         return levels
 
+    def forwarding_delay(self) -> dict[str, tuple[float, float]]:
+        """Delay the server adds, per media kind: (median, p95) in ms over recent packets.
+
+        Measured from aiortc's DTLS transport reading the datagram to the last subscriber's
+        send, on aiortc's millisecond clock (so each sample is rounded down to whole ms).
+        """
+        result = {}
+        for kind in ("audio", "video"):
+            samples = sorted(
+                d for tid, s in self._sources.items() if tid.media_kind == kind for d in s.delays_ms
+            )
+            if samples:
+                median = samples[len(samples) // 2]
+                p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+                result[kind] = (float(median), float(p95))
+        return result
+
     @property
     def counters(self) -> CountersSnapshot:
         """Forwarding counters; ``decodes`` and ``encodes`` must stay 0."""

@@ -35,6 +35,11 @@ async def test_one_publisher_to_three_subscribers(
     assert counters.encodes == 0
     assert counters.packets_forwarded > 0
     assert decode_errors.count == 0
+    # Audio is forwarded from the packet path, not after aiortc's ~80 ms audio jitter buffer;
+    # the figures themselves are measured by bench/forwarding.py (docs/performance.md).
+    delay = room.forwarding_delay()
+    assert set(delay) == {"audio", "video"}
+    assert 0 <= delay["audio"][0] <= delay["audio"][1]
 
 
 async def test_every_participant_receives_every_other(
