@@ -44,6 +44,7 @@ UPSTREAM_GAP_REGATE = 64
 DELAY_SAMPLES = 2048
 
 _HEADER = struct.Struct("!BBHII")
+_BYTES = [bytes([i]) for i in range(256)]
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,19 @@ class Leg:
         self._history: list[bytes | None] = [None] * HISTORY_SIZE
         self.packets = 0
         self.octets = 0
-        # The audio block is built per packet (the level changes); video's is constant.
-        self._mid_element: list[tuple[int, bytes]] = []
+        self._payload_type = params.payload_type
+        self._ssrc = params.ssrc
+        # Header extensions: mid (so BUNDLE demuxes by mid as well as SSRC) and, for audio,
+        # the level byte copied from the publisher. Prebuilt around the one changing byte.
+        elements: list[tuple[int, bytes]] = []
         if params.mid_ext_id is not None and params.mid:
-            self._mid_element = [(params.mid_ext_id, params.mid.encode())]
-        self._video_ext = _one_byte_extensions(self._mid_element) if self._mid_element else b""
-        audio_len = len(self._mid_element) + (params.audio_level_ext_id is not None)
-        self._first_byte = 0x90 if (self._video_ext or audio_len) else 0x80
+            elements.append((params.mid_ext_id, params.mid.encode()))
+        self._ext = _one_byte_extensions(elements) if elements else b""
+        self._ext_level: tuple[bytes, bytes] | None = None
+        if kind == "audio" and params.audio_level_ext_id is not None:
+            block = _one_byte_extensions([*elements, (params.audio_level_ext_id, b"\x00")])
+            at = 4 + sum(1 + len(value) for _, value in elements) + 1
+            self._ext_level = (block[:at], block[at + 1 :])
 
     @property
     def next_sequence(self) -> int:
@@ -115,19 +122,20 @@ class Leg:
             self.waiting_keyframe = True
         self._rebase = True
 
-    def _extensions(self, level: tuple[bool, int] | None) -> bytes:
-        if self.kind == "video":
-            return self._video_ext
-        elements = list(self._mid_element)
-        if self.params.audio_level_ext_id is not None and level is not None:
-            vad, value = level
-            elements.append((self.params.audio_level_ext_id, bytes([(vad << 7) | (value & 0x7F)])))
-        return _one_byte_extensions(elements) if elements else b""
-
     def build(
-        self, seq: int, timestamp: int, marker: int, payload: bytes, level: tuple[bool, int] | None
+        self,
+        seq: int,
+        timestamp: int,
+        marker: int,
+        payload: bytes,
+        level: int | None,
+        ntp: int | None,
     ) -> bytes | None:
-        """The packet for this leg, or None if it must not be sent (stale after a rebase)."""
+        """The packet for this leg, or None if it must not be sent (stale after a rebase).
+
+        ``level`` is the audio-level extension byte (V bit and level) to copy; ``ntp`` the
+        send time for the sender report, passed on frame ends and audio packets only.
+        """
         if self._rebase:
             self._rebase = False
             self._seq_offset = (self._next_out - seq) & 0xFFFF
@@ -140,14 +148,17 @@ class Leg:
         if (out_seq - self._next_out) & 0xFFFF < 0x8000:
             self._next_out = (out_seq + 1) & 0xFFFF
         out_ts = (timestamp + (self._ts_offset or 0)) & 0xFFFFFFFF
-        ext = self._extensions(level)
+        ext = self._ext
+        if level is not None and self._ext_level is not None:
+            prefix, suffix = self._ext_level
+            ext = prefix + _BYTES[level] + suffix
         data = (
             _HEADER.pack(
                 0x90 if ext else 0x80,
-                (marker << 7) | self.params.payload_type,
+                (marker << 7) | self._payload_type,
                 out_seq,
                 out_ts,
-                self.params.ssrc,
+                self._ssrc,
             )
             + ext
             + payload
@@ -155,8 +166,8 @@ class Leg:
         self._history[out_seq % HISTORY_SIZE] = data
         self.packets += 1
         self.octets += len(payload)
-        if marker or self.kind == "audio":
-            note_sent(self.sender, clock.current_ntp_time(), out_ts, self.packets, self.octets)
+        if ntp is not None:
+            note_sent(self.sender, ntp, out_ts, self.packets, self.octets)
         return data
 
     def retransmission(self, seq: int) -> bytes | None:
@@ -292,13 +303,16 @@ class Source:
         if not payload:
             return  # padding-only probe
         seq = packet.sequence_number
-        level = None
+        level_byte = None
         if self.kind == "video":
             self._track_loss(seq, now, retransmitted)
         else:
             level = packet.extensions.audio_level
-            if level is not None and self.meter is not None:
-                self.meter.update(level[1], now)
+            if level is not None:
+                vad, value = level
+                level_byte = ((vad & 1) << 7) | (value & 0x7F)
+                if self.meter is not None:
+                    self.meter.update(value, now)
 
         legs = self._legs_list
         if self.muted:
@@ -308,6 +322,8 @@ class Source:
             sent = False
             timestamp = packet.timestamp
             marker = packet.marker
+            # aiortc's sender reports are fed once per frame (video) or packet (audio).
+            ntp = clock.current_ntp_time() if marker or self.kind == "audio" else None
             for leg in legs:
                 if leg.paused:
                     counters.drops_paused += 1
@@ -325,7 +341,7 @@ class Source:
                     counters.drops_congested += 1
                     leg.regate()
                     continue
-                data = leg.build(seq, timestamp, marker, payload, level)
+                data = leg.build(seq, timestamp, marker, payload, level_byte, ntp)
                 if data is None:
                     continue
                 if wire.send_now(data) or await wire.send(data):

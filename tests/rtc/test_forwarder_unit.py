@@ -1,0 +1,94 @@
+"""The per-leg RTP rewrite, checked by parsing its output with aiortc's own parser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
+
+from rtc.forwarder import Leg, LegParams
+
+PARAMS = LegParams(
+    payload_type=111,
+    rtx_payload_type=None,
+    ssrc=0x11223344,
+    rtx_ssrc=0x55667788,
+    mid="7",
+    mid_ext_id=4,
+    audio_level_ext_id=1,
+)
+
+
+class _Sender:
+    """Stands in for RTCRtpSender: the leg writes sender-report fields onto it."""
+
+
+def _extensions_map() -> HeaderExtensionsMap:
+    extensions = HeaderExtensionsMap()
+    extensions.configure(
+        RTCRtpParameters(
+            headerExtensions=[
+                RTCRtpHeaderExtensionParameters(id=4, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+                RTCRtpHeaderExtensionParameters(
+                    id=1, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+                ),
+            ]
+        )
+    )
+    return extensions
+
+
+def _leg(kind: str, params: LegParams = PARAMS, first: int = 1000) -> Leg:
+    sender: Any = _Sender()
+    return Leg("sub", kind, sender, wire=None, params=params, first_sequence=first)  # type: ignore[arg-type]
+
+
+def test_audio_packet_carries_mid_and_level() -> None:
+    leg = _leg("audio")
+    data = leg.build(50, 960, 1, b"opus-payload", level=(1 << 7) | 30, ntp=123)
+    assert data is not None
+    packet = RtpPacket.parse(data, _extensions_map())
+    assert packet.payload_type == 111
+    assert packet.ssrc == PARAMS.ssrc
+    assert packet.sequence_number == 1000
+    assert packet.marker == 1
+    assert packet.payload == b"opus-payload"
+    assert packet.extensions.mid == "7"
+    assert packet.extensions.audio_level == (True, 30)
+
+
+def test_sequence_stays_continuous_across_a_regate_and_drops_stale_packets() -> None:
+    leg = _leg("video")
+    first = [leg.build(seq, 9000, 0, b"x", None, None) for seq in (10, 11, 12)]
+    assert [RtpPacket.parse(d).sequence_number for d in first if d] == [1000, 1001, 1002]
+    leg.regate()  # e.g. paused; the source then skips ahead to a keyframe at seq 40
+    after = leg.build(40, 12000, 0, b"k", None, None)
+    assert after is not None
+    assert RtpPacket.parse(after).sequence_number == 1003
+    assert leg.build(39, 12000, 0, b"late", None, None) is None  # older than the new base
+    timestamps = [RtpPacket.parse(d).timestamp for d in (first[0], after) if d]
+    assert (timestamps[1] - timestamps[0]) % (1 << 32) == 3000  # publisher's spacing kept
+
+
+def test_nack_is_answered_with_rtx() -> None:
+    params = LegParams(
+        payload_type=96,
+        rtx_payload_type=97,
+        ssrc=1,
+        rtx_ssrc=2,
+        mid="1",
+        mid_ext_id=4,
+        audio_level_ext_id=None,
+    )
+    leg = _leg("video", params, first=500)
+    original = leg.build(7, 3000, 1, b"frame-data", None, None)
+    assert original is not None
+    rtx = leg.retransmission(500)
+    assert rtx is not None
+    packet = RtpPacket.parse(rtx, _extensions_map())
+    assert (packet.payload_type, packet.ssrc) == (97, 2)
+    restored = unwrap_rtx(packet, payload_type=96, ssrc=1)
+    assert restored.sequence_number == 500
+    assert restored.payload == b"frame-data"
+    assert leg.retransmission(501) is None  # never sent
