@@ -1,0 +1,495 @@
+// The Lingkar protocol, version 1, for the browser (docs/protocol.md is the one description).
+// No DOM here: this module owns the RTCPeerConnection and the `control` data channel, speaks
+// HTTPS for join/lead/resume/offer, answers the server's offers and pings, reconnects by itself
+// with the resume token, and tells the UI what happened through typed events.
+
+/**
+ * @typedef {"member" | "leader"} Role
+ * @typedef {"waiting" | "locked" | "admitted" | "denied" | "removed" | "ended"} Status
+ * @typedef {"all" | "audio_only" | "leader_only"} ReceiveMode
+ * @typedef {"audio" | "video" | "screen"} TrackKind
+ *
+ * @typedef {{protocol: number, participant: string, token: string, resume_token: string,
+ *   role: Role, status: Status, title: string}} Entry
+ *
+ * @typedef {{id: string, name: string, role: Role, connected: boolean, muted: boolean,
+ *   camera: boolean, screen: boolean, hand: boolean, can_share: boolean}} RosterParticipant
+ * @typedef {{index: number, count: number, key: string, names: Record<string, string>}} Stage
+ *
+ * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string}} WelcomeMessage
+ * @typedef {{type: "status", status: Status, message?: string}} StatusMessage
+ * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
+ * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
+ *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage}} RosterMessage
+ * @typedef {{type: "waiting", participants: {id: string, name: string, waiting_seconds: number}[],
+ *   locked: boolean, queue: boolean}} WaitingMessage
+ * @typedef {{type: "you", muted: boolean, muted_by_leader: boolean, camera: boolean,
+ *   camera_stopped_by_leader: boolean, screen: boolean, can_share: boolean, can_unmute: boolean,
+ *   hand: boolean, receive: ReceiveMode}} YouMessage
+ * @typedef {{type: "chat", sender: string, name: string, text: string, to: "all" | "leader", at: number}} ChatMessage
+ * @typedef {{type: "talk_request", participant: string, name: string}} TalkRequestMessage
+ * @typedef {{type: "unmute_request"}} UnmuteRequestMessage
+ * @typedef {{type: "unmute_reply", participant: string, accept: boolean}} UnmuteReplyMessage
+ * @typedef {{type: "levels", speaking: string[]}} LevelsMessage
+ * @typedef {{type: "ping", nonce: number}} PingMessage
+ * @typedef {{type: "pong", nonce: number}} PongMessage
+ * @typedef {{type: "error", error: string, message: string, ref?: string}} ErrorMessage
+ *
+ * @typedef {{
+ *   welcome: WelcomeMessage, status: StatusMessage, offer: OfferMessage, roster: RosterMessage,
+ *   waiting: WaitingMessage, you: YouMessage, chat: ChatMessage, talk_request: TalkRequestMessage,
+ *   unmute_request: UnmuteRequestMessage, unmute_reply: UnmuteReplyMessage, levels: LevelsMessage,
+ *   ping: PingMessage, pong: PongMessage, error: ErrorMessage
+ * }} ServerMessages
+ *
+ * @typedef {{type: "answer", sdp: string} | {type: "ping", nonce: number} | {type: "pong", nonce: number}
+ *   | {type: "microphone", on: boolean} | {type: "camera", on: boolean} | {type: "screen", on: boolean}
+ *   | {type: "hand", raised: boolean} | {type: "chat", text: string, to: "all" | "leader"}
+ *   | {type: "talk_request"} | {type: "unmute_reply", accept: boolean} | {type: "leave"}
+ *   | {type: "receive", mode: ReceiveMode} | {type: "admit", participant: string} | {type: "admit_all"}
+ *   | {type: "deny", participant: string, message?: string}
+ *   | {type: "lock", locked: boolean, queue: boolean} | {type: "to_lobby", participant: string}
+ *   | {type: "mute_member", participant: string} | {type: "mute_all"}
+ *   | {type: "unmute_policy", policy: "members_may_unmute" | "ask_to_speak"}
+ *   | {type: "ask_unmute", participant: string} | {type: "stop_camera", participant: string}
+ *   | {type: "screen_permission", participant: string, allowed: boolean}
+ *   | {type: "remove", participant: string} | {type: "stage", direction: "next" | "previous"}
+ *   | {type: "end"}} ClientMessage
+ *
+ * @typedef {"connecting" | "connected" | "reconnecting" | "closed"} ConnectionState
+ * @typedef {{mid: string, participant: string, kind: TrackKind, track: MediaStreamTrack}} RemoteTrack
+ *
+ * @typedef {ServerMessages & {
+ *   connection: {state: ConnectionState, reason?: string},
+ *   track: RemoteTrack,
+ *   tracks: {tracks: Map<string, {participant: string, kind: TrackKind}>},
+ * }} Events
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Statuses after which the server closes the connection for good: never resume. */
+const FINAL = new Set(["denied", "removed", "ended"]);
+/** The server pings every 3 s; silence this long means the connection is gone. */
+const SILENCE_MS = 10000;
+/** Waits between reconnection attempts; the server keeps a dropped participant 60 s. */
+const RETRY_MS = [500, 1000, 2000, 3000, 5000];
+/** How long "disconnected" may last before we stop waiting for ICE to recover by itself. */
+const DISCONNECTED_GRACE_MS = 3000;
+
+/** A refusal from the server (HTTPS), with its stable error id. */
+export class ProtocolError extends Error {
+  /**
+   * @param {string} error
+   * @param {string} message
+   * @param {number} status
+   */
+  constructor(error, message, status) {
+    super(message);
+    this.error = error;
+    this.status = status;
+  }
+}
+
+/**
+ * POST a JSON body to this origin; answer the JSON reply or throw a ProtocolError.
+ * @param {string} path
+ * @param {unknown} body
+ * @param {Record<string, string>} [headers]
+ * @returns {Promise<any>}
+ */
+async function post(path, body, headers = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch (err) {
+    throw new ProtocolError("network", String(err), 0);
+  }
+  /** @type {any} */
+  let reply = null;
+  try {
+    reply = await response.json();
+  } catch {
+    reply = null;
+  }
+  if (!response.ok) {
+    const error = reply && typeof reply.error === "string" ? reply.error : "http_" + response.status;
+    const message = reply && typeof reply.message === "string" ? reply.message : response.statusText;
+    throw new ProtocolError(error, message, response.status);
+  }
+  return reply;
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One participant's connection to a session.
+ */
+export class LingkarConnection {
+  /** @param {string} code the session's canonical code */
+  constructor(code) {
+    this.code = code;
+    /** @type {Entry | null} */
+    this.entry = null;
+    /** @type {RTCPeerConnection | null} */
+    this.pc = null;
+    /** @type {RTCDataChannel | null} */
+    this.channel = null;
+    /** @type {ConnectionState} */
+    this.state = "connecting";
+    /** @type {Status | null} */
+    this.status = null;
+    /** mid -> what the server says that m-line carries (from the latest offer). */
+    /** @type {Map<string, {participant: string, kind: TrackKind}>} */
+    this.tracks = new Map();
+    /** What we send: the microphone, the camera (null when off), the screen (null unless sharing). */
+    /** @type {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null, screen: MediaStreamTrack | null}} */
+    this.local = { audio: null, video: null, screen: null };
+    /** @type {ReceiveMode} */
+    this.receive = "all";
+    /** @type {Map<string, Set<(payload: any) => void>>} */
+    this._handlers = new Map();
+    this._closed = false;
+    this._generation = 0;
+    this._lastMessage = 0;
+    this._nonce = 0;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this._watchdog = null;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this._disconnectTimer = null;
+    /** @type {Promise<void>} answers to the server's offers, one at a time */
+    this._negotiation = Promise.resolve();
+    this._reconnecting = false;
+  }
+
+  /**
+   * @template {keyof Events} K
+   * @param {K} type
+   * @param {(payload: Events[K]) => void} handler
+   */
+  on(type, handler) {
+    let set = this._handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this._handlers.set(type, set);
+    }
+    set.add(handler);
+  }
+
+  /**
+   * @template {keyof Events} K
+   * @param {K} type
+   * @param {Events[K]} payload
+   */
+  _emit(type, payload) {
+    for (const handler of this._handlers.get(type) ?? []) {
+      try {
+        handler(payload);
+      } catch (err) {
+        console.error("lingkar handler", type, err);
+      }
+    }
+  }
+
+  /** @param {ConnectionState} state @param {string} [reason] */
+  _setState(state, reason) {
+    if (this.state === state && state !== "closed") return;
+    this.state = state;
+    this._emit("connection", reason === undefined ? { state } : { state, reason });
+  }
+
+  // ---- HTTPS ----
+
+  /**
+   * Join as a member. Throws ProtocolError (e.g. `session_not_open`, `wrong_password`).
+   * @param {{name: string, consent: boolean, password?: string}} body
+   * @returns {Promise<Entry>}
+   */
+  async join(body) {
+    this.entry = await post(`/api/sessions/${this.code}/join`, body);
+    return /** @type {Entry} */ (this.entry);
+  }
+
+  /** Enter as the leader (the login cookie goes with the same-origin request). */
+  async lead() {
+    this.entry = await post(`/api/sessions/${this.code}/lead`, {});
+    return /** @type {Entry} */ (this.entry);
+  }
+
+  /** @returns {Promise<Entry>} */
+  async _resume() {
+    const entry = /** @type {Entry} */ (this.entry);
+    const fresh = await post(`/api/sessions/${this.code}/resume`, {
+      participant: entry.participant,
+      resume_token: entry.resume_token,
+    });
+    this.entry = { ...entry, ...fresh, resume_token: fresh.resume_token ?? entry.resume_token };
+    return /** @type {Entry} */ (this.entry);
+  }
+
+  // ---- the peer connection ----
+
+  /**
+   * Make the peer connection and send the first offer: audio, camera video, and a send-only
+   * video m-line for the screen (the server takes a peer's second video m-line as its screen).
+   * @param {{audio: MediaStreamTrack | null, video: MediaStreamTrack | null}} tracks
+   */
+  async connect(tracks) {
+    this.local.audio = tracks.audio;
+    this.local.video = tracks.video;
+    await this._connect();
+    this._watchdog = setInterval(() => this._checkSilence(), 1000);
+  }
+
+  async _connect() {
+    const entry = this.entry;
+    if (!entry) throw new Error("join or lead first");
+    const generation = ++this._generation;
+    this._setState(this.state === "reconnecting" ? "reconnecting" : "connecting");
+    this.tracks = new Map();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = pc;
+    const stream = new MediaStream();
+    pc.addTransceiver(this.local.audio ?? "audio", { direction: "sendrecv", streams: [stream] });
+    pc.addTransceiver(this.local.video ?? "video", { direction: "sendrecv", streams: [stream] });
+    pc.addTransceiver(this.local.screen ?? "video", { direction: "sendonly", streams: [new MediaStream()] });
+    const channel = pc.createDataChannel("control", { ordered: true });
+    this.channel = channel;
+    this._negotiation = Promise.resolve();
+    channel.onmessage = (event) => {
+      if (generation === this._generation) this._onMessage(event.data);
+    };
+    channel.onopen = () => {
+      if (generation !== this._generation) return;
+      this._lastMessage = Date.now();
+      this._reconnecting = false;
+      this._setState("connected");
+      if (this.receive !== "all") this.send({ type: "receive", mode: this.receive });
+    };
+    channel.onclose = () => {
+      if (generation === this._generation) this._dropped("channel closed");
+    };
+    pc.ontrack = (event) => {
+      if (generation !== this._generation) return;
+      const mid = event.transceiver.mid;
+      if (mid === null) return;
+      const info = this.tracks.get(mid);
+      if (info) this._emit("track", { mid, participant: info.participant, kind: info.kind, track: event.track });
+    };
+    pc.onconnectionstatechange = () => {
+      if (generation !== this._generation) return;
+      const state = pc.connectionState;
+      if (state === "failed") this._dropped("ice failed");
+      else if (state === "disconnected") {
+        this._disconnectTimer ??= setTimeout(() => {
+          this._disconnectTimer = null;
+          if (generation === this._generation && pc.connectionState === "disconnected") this._dropped("ice disconnected");
+        }, DISCONNECTED_GRACE_MS);
+      } else if (this._disconnectTimer) {
+        clearTimeout(this._disconnectTimer);
+        this._disconnectTimer = null;
+      }
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const answer = await post(
+      `/api/sessions/${this.code}/participants/${entry.participant}/offer`,
+      { type: "offer", sdp: pc.localDescription?.sdp ?? offer.sdp },
+      { Authorization: `Bearer ${entry.token}` },
+    );
+    if (generation !== this._generation) return;
+    await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  }
+
+  /** @param {string} reason */
+  _dropped(reason) {
+    if (this._closed || this._reconnecting) return;
+    if (this.status !== null && FINAL.has(this.status)) {
+      this._finish(this.status);
+      return;
+    }
+    this._reconnecting = true;
+    this._setState("reconnecting", reason);
+    void this._reconnect();
+  }
+
+  async _reconnect() {
+    this._teardown();
+    for (let attempt = 0; !this._closed; attempt++) {
+      await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
+      if (this._closed) return;
+      try {
+        await this._resume();
+        await this._connect();
+        return; // the channel's onopen says "connected"
+      } catch (err) {
+        if (err instanceof ProtocolError && (err.status === 401 || err.status === 404 || err.error === "session_not_open")) {
+          this._finish("resume_refused");
+          return;
+        }
+        // A network error or a refused offer: try again with a fresh token.
+        this._teardown();
+      }
+    }
+  }
+
+  _teardown() {
+    this._generation++;
+    if (this._disconnectTimer) {
+      clearTimeout(this._disconnectTimer);
+      this._disconnectTimer = null;
+    }
+    try {
+      this.channel?.close();
+    } catch {
+      /* already closed */
+    }
+    // Our own tracks live on: they go into the next peer connection.
+    this.pc?.close();
+    this.pc = null;
+    this.channel = null;
+  }
+
+  _checkSilence() {
+    if (this.state === "connected" && Date.now() - this._lastMessage > SILENCE_MS) this._dropped("silence");
+  }
+
+  /** @param {string} reason */
+  _finish(reason) {
+    if (this._closed) return;
+    this._closed = true;
+    if (this._watchdog) clearInterval(this._watchdog);
+    this._teardown();
+    this._setState("closed", reason);
+  }
+
+  /** Stop everything (after leaving, or after a final status). */
+  close() {
+    this._finish("closed");
+  }
+
+  // ---- the control channel ----
+
+  /** @param {ClientMessage} message @returns {boolean} whether it was sent */
+  send(message) {
+    if (!this.channel || this.channel.readyState !== "open") return false;
+    this.channel.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** @param {unknown} raw */
+  _onMessage(raw) {
+    this._lastMessage = Date.now();
+    if (typeof raw !== "string") return;
+    /** @type {any} */
+    let message;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (!message || typeof message.type !== "string") return;
+    switch (message.type) {
+      case "ping":
+        this.send({ type: "pong", nonce: message.nonce });
+        break;
+      case "offer":
+        this._negotiation = this._negotiation.then(() => this._answer(/** @type {OfferMessage} */ (message)));
+        return; // emitted once applied
+      case "status":
+        this.status = message.status;
+        break;
+    }
+    this._emit(/** @type {keyof ServerMessages} */ (message.type), message);
+    if (message.type === "status" && FINAL.has(message.status)) {
+      // The server closes the connection next; nothing to resume.
+      setTimeout(() => this._finish(message.status), 500);
+    }
+  }
+
+  /** @param {OfferMessage} offer */
+  async _answer(offer) {
+    const pc = this.pc;
+    if (!pc || pc.signalingState === "closed") return;
+    for (const [mid, info] of Object.entries(offer.tracks)) this.tracks.set(mid, info);
+    try {
+      await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      this.send({ type: "answer", sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
+    } catch (err) {
+      console.error("lingkar: could not answer the server's offer", err);
+      return;
+    }
+    // Keep only what this offer still carries; m-lines it dropped are inactive.
+    this.tracks = new Map(Object.entries(offer.tracks));
+    this._emit("offer", offer);
+    this._emit("tracks", { tracks: this.tracks });
+  }
+
+  // ---- media we send ----
+
+  /** @param {number} index 0 audio, 1 camera, 2 screen */
+  _sender(index) {
+    const transceivers = this.pc?.getTransceivers() ?? [];
+    return transceivers[index]?.sender ?? null;
+  }
+
+  /** Replace the camera track (null: camera off). @param {MediaStreamTrack | null} track */
+  async setCamera(track) {
+    this.local.video = track;
+    await this._sender(1)?.replaceTrack(track);
+  }
+
+  /** Replace the microphone track. @param {MediaStreamTrack | null} track */
+  async setMicrophone(track) {
+    this.local.audio = track;
+    await this._sender(0)?.replaceTrack(track);
+  }
+
+  /** Start (a track) or stop (null) sending the screen. @param {MediaStreamTrack | null} track */
+  async setScreen(track) {
+    this.local.screen = track;
+    await this._sender(2)?.replaceTrack(track);
+  }
+
+  /** The data saver. Allowed in the lobby too. @param {ReceiveMode} mode */
+  setReceive(mode) {
+    this.receive = mode;
+    this.send({ type: "receive", mode });
+  }
+
+  /** Leave for good. */
+  leave() {
+    this.send({ type: "leave" });
+    this.status = "ended";
+    setTimeout(() => this._finish("left"), 200);
+  }
+
+  /** Bytes received + sent so far on the current connection. */
+  async bytesUsed() {
+    if (!this.pc) return 0;
+    let total = 0;
+    const stats = await this.pc.getStats();
+    stats.forEach((s) => {
+      if (s.type === "transport") total += (s.bytesReceived ?? 0) + (s.bytesSent ?? 0);
+    });
+    return total;
+  }
+
+  /** Ping the server (round trip measured by the caller through the `pong` event). */
+  ping() {
+    this._nonce += 1;
+    this.send({ type: "ping", nonce: this._nonce });
+    return this._nonce;
+  }
+}

@@ -1,0 +1,477 @@
+// The room: the video grid, the shared screen, the controls, chat, the data saver and the
+// dialogs. Shared by the member's page and the leader's page. Trusts the server's `you` and
+// `roster` for what is heard and seen.
+
+import { announce, byId, el, show } from "./dom.js";
+import { language, t } from "./i18n.js";
+
+/**
+ * @typedef {import("./protocol.js").LingkarConnection} LingkarConnection
+ * @typedef {import("./protocol.js").RosterMessage} RosterMessage
+ * @typedef {import("./protocol.js").YouMessage} YouMessage
+ * @typedef {import("./protocol.js").ChatMessage} ChatMessage
+ * @typedef {import("./media.js").LocalMedia} LocalMedia
+ * @typedef {{root: HTMLElement, video: HTMLVideoElement, stream: MediaStream, name: HTMLElement,
+ *   badges: HTMLElement, avatar: HTMLElement}} Tile
+ */
+
+/** How often the page reads its connection's statistics (data used; frames for the tests). */
+const STATS_MS = 1000;
+
+export class Room {
+  /**
+   * @param {LingkarConnection} conn
+   * @param {LocalMedia} media
+   * @param {{role: "member" | "leader", name: string}} me
+   */
+  constructor(conn, media, me) {
+    this.conn = conn;
+    this.media = media;
+    this.me = me;
+    /** @type {Map<string, Tile>} */
+    this.tiles = new Map();
+    /** @type {YouMessage | null} */
+    this.you = null;
+    /** @type {RosterMessage | null} */
+    this.roster = null;
+    /** @type {Map<string, MediaStreamTrack>} mid -> remote track */
+    this.remote = new Map();
+    this.wantMicrophone = true;
+    this.sharing = false;
+    this.unread = 0;
+    /** @type {string | null} */
+    this.screenMid = null;
+    /** @type {MediaStreamTrack | null} */
+    this.screenTrack = null;
+    /** @type {ReturnType<typeof setInterval> | null} */
+    this.statsTimer = null;
+
+    this.root = byId("room", HTMLElement);
+    this.grid = byId("grid", HTMLElement);
+    this.screenArea = byId("screen-area", HTMLElement);
+    this.screenVideo = byId("screen-video", HTMLVideoElement);
+    this.screenCaption = byId("screen-caption", HTMLElement);
+    this.stageLabel = byId("stage-label", HTMLElement);
+    this.stateLine = byId("room-state", HTMLElement);
+    this.micButton = byId("btn-mic", HTMLButtonElement);
+    this.camButton = byId("btn-camera", HTMLButtonElement);
+    this.shareButton = byId("btn-share", HTMLButtonElement);
+    this.handButton = byId("btn-hand", HTMLButtonElement);
+    this.chatButton = byId("btn-chat", HTMLButtonElement);
+    this.talkButton = document.getElementById("btn-talk");
+    this.leaveButton = byId("btn-leave", HTMLButtonElement);
+    this.chatPanel = byId("chat-panel", HTMLElement);
+    this.chatLog = byId("chat-log", HTMLElement);
+    this.chatForm = byId("chat-form", HTMLFormElement);
+    this.chatText = byId("chat-text", HTMLInputElement);
+    this.chatTo = document.getElementById("chat-to");
+    this.receiveSelect = byId("receive-mode", HTMLSelectElement);
+    this.dataUsed = byId("data-used", HTMLElement);
+    this.unmuteDialog = byId("unmute-dialog", HTMLDialogElement);
+
+    this.bind();
+    this.addTile(conn.entry?.participant ?? "me", me.name, true);
+  }
+
+  bind() {
+    const conn = this.conn;
+    this.micButton.addEventListener("click", () => this.toggleMicrophone());
+    this.camButton.addEventListener("click", () => void this.toggleCamera());
+    this.shareButton.addEventListener("click", () => void this.toggleScreen());
+    this.handButton.addEventListener("click", () => {
+      conn.send({ type: "hand", raised: !(this.you?.hand ?? false) });
+    });
+    this.chatButton.addEventListener("click", () => this.toggleChat());
+    this.talkButton?.addEventListener("click", () => {
+      conn.send({ type: "talk_request" });
+      announce(t("room.talk.sent"));
+      this.addChatLine(null, t("room.talk.sent"), "system");
+    });
+    this.chatForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.chatText.value.trim();
+      if (!text) return;
+      const to = this.chatTo instanceof HTMLSelectElement && this.chatTo.value === "leader" ? "leader" : "all";
+      if (conn.send({ type: "chat", text: text.slice(0, 1000), to })) this.chatText.value = "";
+    });
+    this.receiveSelect.addEventListener("change", () => {
+      const mode = this.receiveSelect.value;
+      if (mode === "all" || mode === "audio_only" || mode === "leader_only") conn.setReceive(mode);
+    });
+    this.receiveSelect.value = conn.receive;
+    byId("unmute-accept", HTMLButtonElement).addEventListener("click", () => this.replyUnmute(true));
+    byId("unmute-decline", HTMLButtonElement).addEventListener("click", () => this.replyUnmute(false));
+    this.unmuteDialog.addEventListener("cancel", () => this.replyUnmute(false));
+
+    conn.on("roster", (roster) => this.onRoster(roster));
+    conn.on("you", (you) => void this.onYou(you));
+    conn.on("track", (track) => this.onTrack(track.mid, track.participant, track.kind, track.track));
+    conn.on("tracks", ({ tracks }) => this.pruneTracks(tracks));
+    conn.on("levels", ({ speaking }) => {
+      for (const [id, tile] of this.tiles) tile.root.classList.toggle("speaking", speaking.includes(id));
+    });
+    conn.on("chat", (line) => this.onChat(line));
+    conn.on("unmute_request", () => {
+      if (!this.unmuteDialog.open) this.unmuteDialog.showModal();
+    });
+    conn.on("connection", ({ state }) => this.renderState(state));
+    conn.on("error", (error) => {
+      if (error.ref === "microphone" && error.error === "not_allowed") {
+        announce(t("room.state.ask_to_speak"));
+        this.setState(t("room.state.ask_to_speak"));
+      }
+    });
+  }
+
+  /** Show the room; called on admission (again after a return from the lobby). */
+  enter() {
+    show(this.root, true);
+    this.conn.send({ type: "microphone", on: this.wantMicrophone && !!this.media.audio });
+    this.conn.send({ type: "camera", on: !!this.media.video });
+    this.statsTimer ??= setInterval(() => void this.readStats(), STATS_MS);
+    this.updateSelfVideo();
+  }
+
+  hide() {
+    show(this.root, false);
+    if (this.unmuteDialog.open) this.unmuteDialog.close();
+  }
+
+  stop() {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    this.media.stop();
+    this.sharing = false;
+    this.conn.local.screen?.stop();
+    for (const tile of this.tiles.values()) tile.video.srcObject = null;
+    this.screenVideo.srcObject = null;
+  }
+
+  // ---- tiles ----
+
+  /** @param {string} id @param {string} name @param {boolean} self */
+  addTile(id, name, self) {
+    const video = el("video", { playsinline: true, autoplay: true });
+    video.muted = self; // never hear oneself
+    const nameNode = el("span", { class: "tile-name", text: self ? t("room.you", { name }) : name });
+    const badges = el("span", { class: "tile-badges" });
+    const avatar = el("span", { class: "avatar", "aria-hidden": "true", text: (name.trim()[0] ?? "?").toUpperCase() });
+    const root = el("figure", { class: "tile", role: "listitem", "data-participant": id }, [
+      video,
+      avatar,
+      el("figcaption", {}, [nameNode, badges]),
+    ]);
+    if (self) root.classList.add("self");
+    const stream = new MediaStream();
+    video.srcObject = stream;
+    /** @type {Tile} */
+    const tile = { root, video, stream, name: nameNode, badges, avatar };
+    this.tiles.set(id, tile);
+    this.grid.append(root);
+    return tile;
+  }
+
+  selfId() {
+    return this.conn.entry?.participant ?? "me";
+  }
+
+  updateSelfVideo() {
+    const tile = this.tiles.get(this.selfId());
+    if (!tile) return;
+    for (const track of tile.stream.getTracks()) tile.stream.removeTrack(track);
+    if (this.media.video) tile.stream.addTrack(this.media.video);
+    tile.root.classList.toggle("no-video", !this.media.video);
+    void tile.video.play().catch(() => undefined);
+  }
+
+  /** @param {RosterMessage} roster */
+  onRoster(roster) {
+    this.roster = roster;
+    const present = new Set(roster.participants.map((p) => p.id));
+    for (const [id, tile] of this.tiles) {
+      if (!present.has(id) && id !== this.selfId()) {
+        tile.root.remove();
+        this.tiles.delete(id);
+      }
+    }
+    // The leader's tile first, then oneself, then the others in the roster's order.
+    const ordered = [...roster.participants].sort((a, b) => rank(a, this.selfId()) - rank(b, this.selfId()));
+    const current = [...this.grid.children];
+    const sameOrder = ordered.every((p, i) => current[i] === this.tiles.get(p.id)?.root);
+    for (const p of ordered) {
+      const self = p.id === this.selfId();
+      const tile = this.tiles.get(p.id) ?? this.addTile(p.id, p.name, self);
+      // Moved only when the order changed (the leader's tile stays first).
+      if (!sameOrder) this.grid.append(tile.root);
+      tile.root.classList.toggle("leader", p.role === "leader");
+      tile.root.classList.toggle("no-video", self ? !this.media.video : !p.camera || !tile.stream.getVideoTracks().length);
+      tile.root.classList.toggle("disconnected", !p.connected);
+      /** @type {string[]} */
+      const badges = [];
+      if (p.role === "leader") badges.push(t("room.badge.leader"));
+      if (p.muted) badges.push(t("room.badge.muted"));
+      if (!p.camera) badges.push(t("room.badge.camera_off"));
+      if (p.hand) badges.push(t("room.badge.hand"));
+      if (!p.connected) badges.push(t("room.badge.disconnected"));
+      tile.badges.textContent = badges.join(" · ");
+      tile.root.setAttribute("aria-label", [self ? t("room.you", { name: p.name }) : p.name, ...badges].join(", "));
+    }
+    this.grid.dataset.count = String(this.tiles.size);
+    const stage = roster.stage;
+    const stageName = stage.names[language()] ?? stage.names.id ?? stage.key;
+    const stageText = t("room.stage", { index: stage.index + 1, count: stage.count, name: stageName });
+    if (this.stageLabel.textContent !== stageText) this.stageLabel.textContent = stageText;
+    this.renderScreen();
+  }
+
+  /**
+   * @param {string} mid
+   * @param {string} participant
+   * @param {"audio" | "video" | "screen"} kind
+   * @param {MediaStreamTrack} track
+   */
+  onTrack(mid, participant, kind, track) {
+    this.remote.set(mid, track);
+    if (kind === "screen") {
+      this.screenMid = mid;
+      this.screenTrack = track;
+      this.renderScreen();
+      return;
+    }
+    const name = this.roster?.participants.find((p) => p.id === participant)?.name ?? "…";
+    const tile = this.tiles.get(participant) ?? this.addTile(participant, name, false);
+    for (const old of kind === "audio" ? tile.stream.getAudioTracks() : tile.stream.getVideoTracks()) {
+      tile.stream.removeTrack(old);
+    }
+    tile.stream.addTrack(track);
+    if (kind === "video") tile.root.classList.remove("no-video");
+    // A fresh srcObject makes the element pick up a track added after it started playing.
+    tile.video.srcObject = tile.stream;
+    void tile.video.play().catch(() => undefined);
+    track.addEventListener("ended", () => tile.stream.removeTrack(track));
+  }
+
+  /** Drop what the latest offer no longer carries. @param {Map<string, {participant: string, kind: string}>} tracks */
+  pruneTracks(tracks) {
+    for (const [mid, track] of this.remote) {
+      if (tracks.has(mid)) continue;
+      this.remote.delete(mid);
+      for (const tile of this.tiles.values()) tile.stream.removeTrack(track);
+      if (this.screenMid === mid) {
+        this.screenMid = null;
+        this.screenTrack = null;
+      }
+    }
+    this.renderScreen();
+  }
+
+  /**
+   * The large area shows our own share, or someone else's while the roster says they share
+   * (a screen m-line exists from the start; the server forwards only during a share).
+   */
+  renderScreen() {
+    const sharer = this.roster?.participants.find((p) => p.screen && p.id !== this.selfId());
+    /** @type {MediaStreamTrack | null} */
+    let track = null;
+    if (this.sharing) track = this.conn.local.screen;
+    else if (sharer && this.screenTrack) track = this.screenTrack;
+    const current = this.screenVideo.srcObject instanceof MediaStream ? this.screenVideo.srcObject.getVideoTracks()[0] : null;
+    if (track !== current) {
+      this.screenVideo.srcObject = track ? new MediaStream([track]) : null;
+      if (track) void this.screenVideo.play().catch(() => undefined);
+    }
+    this.screenCaption.textContent = this.sharing ? t("room.screen_yours") : sharer ? t("room.screen_of", { name: sharer.name }) : "";
+    show(this.screenArea, !!track);
+    this.root.classList.toggle("has-screen", !!track);
+  }
+
+  // ---- controls ----
+
+  /** @param {YouMessage} you */
+  async onYou(you) {
+    const before = this.you;
+    this.you = you;
+    if (this.media.audio) this.media.audio.enabled = !you.muted;
+    this.micButton.setAttribute("aria-pressed", String(!you.muted));
+    this.micButton.disabled = !this.media.audio;
+    this.handButton.setAttribute("aria-pressed", String(you.hand));
+    show(this.shareButton, you.can_share);
+    this.receiveSelect.value = you.receive;
+    if (you.camera_stopped_by_leader && this.media.video) {
+      this.media.stopCamera();
+      await this.conn.setCamera(null);
+      this.updateSelfVideo();
+    }
+    this.camButton.setAttribute("aria-pressed", String(!!this.media.video));
+    if (!you.can_share && this.sharing) await this.stopScreen();
+    this.shareButton.setAttribute("aria-pressed", String(this.sharing));
+    if (you.muted_by_leader && !before?.muted_by_leader) announce(t("room.state.muted_by_leader"));
+    if (you.camera_stopped_by_leader && !before?.camera_stopped_by_leader) announce(t("room.state.camera_stopped"));
+    this.renderState(this.conn.state);
+  }
+
+  toggleMicrophone() {
+    const on = this.you ? this.you.muted : !this.wantMicrophone;
+    this.wantMicrophone = on;
+    this.conn.send({ type: "microphone", on });
+  }
+
+  async toggleCamera() {
+    this.camButton.disabled = true;
+    try {
+      if (this.media.video) {
+        this.media.stopCamera();
+        await this.conn.setCamera(null);
+        this.conn.send({ type: "camera", on: false });
+      } else {
+        const track = await this.media.newCamera();
+        await this.conn.setCamera(track);
+        this.conn.send({ type: "camera", on: true });
+      }
+    } catch (err) {
+      announce(t("device.error.camera"));
+      console.error(err);
+    } finally {
+      this.camButton.disabled = false;
+      this.camButton.setAttribute("aria-pressed", String(!!this.media.video));
+      this.updateSelfVideo();
+    }
+  }
+
+  async toggleScreen() {
+    if (this.sharing) {
+      await this.stopScreen();
+      return;
+    }
+    /** @type {MediaStream} */
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 5, max: 15 } }, audio: false });
+    } catch {
+      return; // the user cancelled
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track) return;
+    track.contentHint = "detail";
+    track.addEventListener("ended", () => void this.stopScreen());
+    this.sharing = true;
+    await this.conn.setScreen(track);
+    this.conn.send({ type: "screen", on: true });
+    this.shareButton.setAttribute("aria-pressed", "true");
+    this.renderScreen();
+  }
+
+  async stopScreen() {
+    if (!this.sharing) return;
+    this.sharing = false;
+    this.conn.local.screen?.stop();
+    await this.conn.setScreen(null);
+    this.conn.send({ type: "screen", on: false });
+    this.shareButton.setAttribute("aria-pressed", "false");
+    this.renderScreen();
+  }
+
+  toggleChat() {
+    const open = this.chatPanel.hidden;
+    show(this.chatPanel, open);
+    this.chatButton.setAttribute("aria-expanded", String(open));
+    if (open) {
+      this.unread = 0;
+      this.chatButton.removeAttribute("data-unread");
+      this.chatText.focus();
+    }
+  }
+
+  /** @param {ChatMessage} line */
+  onChat(line) {
+    this.addChatLine(line.name, line.text, line.to === "leader" ? "private" : "all");
+    if (this.chatPanel.hidden && line.sender !== this.selfId()) {
+      this.unread += 1;
+      this.chatButton.dataset.unread = String(this.unread);
+    }
+  }
+
+  /** @param {string | null} name @param {string} text @param {"all" | "private" | "system"} kind */
+  addChatLine(name, text, kind) {
+    const item = el("li", { class: `chat-line ${kind}` }, [
+      name ? el("strong", { text: name }) : null,
+      kind === "private" ? el("span", { class: "private-tag", text: t("chat.private") }) : null,
+      el("span", { class: "chat-text", text }),
+    ]);
+    this.chatLog.append(item);
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  /** @param {boolean} accept */
+  replyUnmute(accept) {
+    if (this.unmuteDialog.open) this.unmuteDialog.close();
+    this.conn.send({ type: "unmute_reply", accept });
+    if (accept) this.wantMicrophone = true;
+  }
+
+  /** @param {string} text */
+  setState(text) {
+    this.stateLine.textContent = text;
+  }
+
+  /** @param {import("./protocol.js").ConnectionState} connection */
+  renderState(connection) {
+    /** @type {string[]} */
+    const parts = [];
+    if (connection === "reconnecting") parts.push(t("room.state.reconnecting"));
+    const you = this.you;
+    if (you) {
+      if (you.muted_by_leader) parts.push(t("room.state.muted_by_leader"));
+      else if (you.muted) parts.push(t("room.state.muted"));
+      if (you.camera_stopped_by_leader) parts.push(t("room.state.camera_stopped"));
+      if (you.hand) parts.push(t("room.state.hand"));
+      if (!you.can_unmute) parts.push(t("room.state.ask_to_speak"));
+    }
+    this.root.classList.toggle("reconnecting", connection === "reconnecting");
+    this.setState(parts.join(" · "));
+  }
+
+  // ---- statistics ----
+
+  async readStats() {
+    const pc = this.conn.pc;
+    if (!pc) return;
+    const report = await pc.getStats();
+    let bytes = 0;
+    /** @type {Map<string, {frames: number, audio: number}>} */
+    const perParticipant = new Map();
+    let screenFrames = 0;
+    report.forEach((s) => {
+      if (s.type === "transport") bytes += (s.bytesReceived ?? 0) + (s.bytesSent ?? 0);
+      if (s.type !== "inbound-rtp" || typeof s.mid !== "string") return;
+      const info = this.conn.tracks.get(s.mid);
+      if (!info) return;
+      if (info.kind === "screen") {
+        screenFrames += s.framesDecoded ?? 0;
+        return;
+      }
+      const entry = perParticipant.get(info.participant) ?? { frames: 0, audio: 0 };
+      if (info.kind === "video") entry.frames += s.framesDecoded ?? 0;
+      else entry.audio += s.packetsReceived ?? 0;
+      perParticipant.set(info.participant, entry);
+    });
+    // Exposed on the tiles as data attributes: what this page really decoded (the tests read them).
+    for (const [id, tile] of this.tiles) {
+      const entry = perParticipant.get(id);
+      tile.root.dataset.framesDecoded = String(entry?.frames ?? 0);
+      tile.root.dataset.audioPackets = String(entry?.audio ?? 0);
+    }
+    this.screenArea.dataset.framesDecoded = String(screenFrames);
+    this.dataUsed.textContent = t("room.data_used", { mb: (bytes / 1e6).toFixed(1) });
+  }
+}
+
+/**
+ * @param {{id: string, role: string}} p
+ * @param {string} selfId
+ */
+function rank(p, selfId) {
+  if (p.role === "leader") return 0;
+  if (p.id === selfId) return 1;
+  return 2;
+}
