@@ -28,6 +28,11 @@ from server.participant import Participant, Presence
 
 log = logging.getLogger("lingkar.connection")
 
+# The leader's observation figures every 2 s; a running floor's countdown every 5 s (clients
+# count down between updates).
+OBSERVATION_EVERY_TICKS = round(2.0 / LEVELS_INTERVAL_S)
+FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
+
 CONTROL_LABEL = "control"
 
 
@@ -146,6 +151,7 @@ async def keep_alive(session: LiveSession) -> None:
     last_ping = 0.0
     speaking: list[str] = []
     nonce = 0
+    ticks = 0
     while not session.ended:
         await asyncio.sleep(LEVELS_INTERVAL_S)
         now = time.monotonic()
@@ -169,7 +175,14 @@ async def keep_alive(session: LiveSession) -> None:
             for pid, level in levels.items()
             if level.speaking and (x := session.participants.get(pid)) and session.heard(x)
         )
+        session.tick(LEVELS_INTERVAL_S, levels)
         if now_speaking != speaking:
             speaking = now_speaking
             for person in session.admitted():
                 session.send(person, p.Levels(speaking=speaking))
+        ticks += 1
+        leader = session.leader
+        if leader is not None and ticks % OBSERVATION_EVERY_TICKS == 0:
+            session.send(leader, session.observation())
+        if session.floor is not None and ticks % FLOOR_COUNTDOWN_EVERY_TICKS == 0:
+            session.broadcast_state()  # the countdown everyone sees

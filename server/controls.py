@@ -13,6 +13,7 @@ from typing import Any
 
 from server import protocol as p
 from server.errors import ErrorId, LingkarError
+from server.floor import Floor, start_turns
 from server.limits import MAX_MEMBERS_PER_SESSION
 from server.live_session import LiveSession
 from server.participant import Participant, Presence
@@ -65,6 +66,8 @@ async def microphone(session: LiveSession, sender: Participant, msg: p.Microphon
 
 
 async def camera(session: LiveSession, sender: Participant, msg: p.Camera) -> None:
+    if msg.on and not session.may_show_video(sender):
+        raise LingkarError(ErrorId.NOT_ALLOWED, "cameras stay off in this stage")
     sender.camera = msg.on
     if msg.on:
         sender.camera_stopped_by_leader = False
@@ -72,7 +75,7 @@ async def camera(session: LiveSession, sender: Participant, msg: p.Camera) -> No
 
 
 async def screen(session: LiveSession, sender: Participant, msg: p.Screen) -> None:
-    if msg.on and not (sender.is_leader or sender.can_share):
+    if msg.on and not session.may_share(sender):
         raise LingkarError(ErrorId.NOT_ALLOWED, "the counselor has not allowed you to share")
     sender.screen = msg.on
     session.apply()
@@ -82,6 +85,7 @@ async def hand(session: LiveSession, sender: Participant, msg: p.Hand) -> None:
     if msg.raised:
         if sender.hand_raised_at is None:
             sender.hand_raised_at = time.monotonic()
+            session.stats(sender).hands += 1
     else:
         sender.hand_raised_at = None
     session.apply()
@@ -91,6 +95,10 @@ async def chat(session: LiveSession, sender: Participant, msg: p.Chat) -> None:
     text = msg.text.strip()
     if not text:
         raise LingkarError(ErrorId.MALFORMED, "an empty chat message")
+    if msg.to == "all" and not session.may_chat_to_all(sender):
+        raise LingkarError(
+            ErrorId.NOT_ALLOWED, "chat to everyone is closed in this stage; the counselor can read"
+        )
     session.post_chat(sender, text, msg.to)
 
 
@@ -241,8 +249,33 @@ async def stage(session: LiveSession, sender: Participant, msg: p.Stage) -> None
     index = session.stage_index + step
     if not 0 <= index < len(session.stages):
         raise LingkarError(ErrorId.NOT_ALLOWED, f"there is no {msg.direction} stage")
-    session.stage_index = index
-    session.apply()
+    session.enter_stage(index)
+
+
+async def give_floor(session: LiveSession, sender: Participant, msg: p.GiveFloor) -> None:
+    target = _in_room_member(session, msg.participant)
+    now = time.monotonic()
+    session.give_floor(Floor(target.id, now + msg.seconds if msg.seconds else None, msg.seconds))
+
+
+async def in_turn(session: LiveSession, sender: Participant, msg: p.InTurn) -> None:
+    order = [x.id for x in session.roster_order() if not x.is_leader]
+    floor = start_turns(order, msg.seconds, time.monotonic())
+    if floor is None:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "there is nobody in the room to take turns")
+    session.give_floor(floor)
+
+
+async def next_turn_(session: LiveSession, sender: Participant, msg: p.NextTurn) -> None:
+    if session.floor is None:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "nobody has the floor")
+    session.pass_floor()
+
+
+async def end_floor(session: LiveSession, sender: Participant, msg: p.EndFloor) -> None:
+    if session.floor is None:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "nobody has the floor")
+    session.give_floor(None)
 
 
 async def end(session: LiveSession, sender: Participant, msg: p.End) -> None:
@@ -273,6 +306,10 @@ HANDLERS: dict[type[Any], Handler] = {
     p.AskUnmute: ask_unmute,
     p.StopCamera: stop_camera,
     p.ScreenPermission: screen_permission,
+    p.GiveFloor: give_floor,
+    p.InTurn: in_turn,
+    p.NextTurn: next_turn_,
+    p.EndFloor: end_floor,
     p.Remove: remove,
     p.Stage: stage,
     p.End: end,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -12,29 +14,46 @@ from aiortc import RTCIceServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rtc import Room
+from server import protocol as p
 from server.connection import keep_alive
-from server.live_session import LiveSession, StageLabel
+from server.live_session import LiveSession
+from server.participant import Presence
+from server.rejoin import RejoinTokens
 from server.sessions import GuidanceSession, set_session_status
 from server.stages import TEMPLATES
+from server.turn import server_ice_servers
 
 log = logging.getLogger("lingkar.live")
 
 
 async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
     """Open sessions live from start-up to cleanup; a stop closes them for their people."""
-    from server.keys import DATABASE, LIVE_SESSIONS
+    from server.auth import load_or_create_secret
+    from server.keys import DATABASE, LIVE_SESSIONS, REJOIN_TOKENS, SETTINGS
 
-    live = LiveSessions(app[DATABASE], ice_servers=[])
+    settings = app[SETTINGS]
+    app[REJOIN_TOKENS] = RejoinTokens(load_or_create_secret(settings))
+    live = LiveSessions(
+        app[DATABASE], ice_servers=server_ice_servers(settings), rejoin=app[REJOIN_TOKENS]
+    )
     app[LIVE_SESSIONS] = live
     yield
     await live.close()
 
 
 class LiveSessions:
-    def __init__(self, db: AsyncEngine, ice_servers: list[RTCIceServer]) -> None:
+    def __init__(
+        self,
+        db: AsyncEngine,
+        ice_servers: list[RTCIceServer],
+        rejoin: RejoinTokens | None = None,
+    ) -> None:
         self._db = db
         self._ice_servers = ice_servers
+        self._rejoin = rejoin
         self._by_code: dict[str, LiveSession] = {}
+        # Forwarding counters of the rooms already closed, so /metrics' totals never go down.
+        self._closed_counters: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, code: str) -> LiveSession | None:
@@ -52,14 +71,11 @@ class LiveSessions:
         if live is not None:
             return live
         template = TEMPLATES.get(record.template) or next(iter(TEMPLATES.values()))
-        stages = [
-            StageLabel(key=s.key, names={"id": s.name_id, "en": s.name_en}) for s in template.stages
-        ]
         live = LiveSession(
             session_id=record.id,
             code=record.code,
             title=record.title,
-            stages=stages,
+            stages=template.stages,
             room=Room(self._ice_servers),
         )
         live.on_end = self._ended
@@ -68,7 +84,15 @@ class LiveSessions:
         self._spawn(keep_alive(live))
         return live
 
+    def counter_totals(self) -> dict[str, int]:
+        """Forwarding counters (rtc.CountersSnapshot's fields) summed over this process's life."""
+        totals = Counter(self._closed_counters)
+        for live in self._by_code.values():
+            totals.update(asdict(live.room.counters))
+        return dict(totals)
+
     def _ended(self, live: LiveSession) -> None:
+        self._closed_counters.update(asdict(live.room.counters))
         if self._by_code.get(live.code) is live:
             del self._by_code[live.code]
         self._spawn(self._mark_ended(live.session_id))
@@ -81,12 +105,24 @@ class LiveSessions:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _announce_restart(self, live: LiveSession) -> None:
+        """Tell everyone the server is restarting (not that the session ended), with a token
+        to come back as they were; then they count as gone, so ``end`` says nothing more."""
+        for person in live.present():
+            token = ""
+            if self._rejoin is not None and not person.is_leader:
+                # The leader comes back through /lead with their login cookie.
+                token = self._rejoin.mint(live, person)
+            live.send(person, p.Status(status="restarting", rejoin_token=token))
+            person.presence = Presence.LEFT
+
     async def close(self) -> None:
         """Server stop: every open session closes for its people; the stored session stays
         open, so the leader can enter again when the server is back."""
         for live in list(self._by_code.values()):
             live.on_end = None
             del self._by_code[live.code]
+            self._announce_restart(live)
             try:
                 await live.end()
             except Exception:

@@ -16,22 +16,19 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rtc import Room, TrackId
+from rtc import AudioLevel, Room, TrackId
 from server import protocol as p
 from server.errors import ErrorId, LingkarError
+from server.floor import Floor, next_turn
 from server.limits import CHAT_HISTORY_MESSAGES, MAX_MEMBERS_PER_SESSION, MAX_WAITING
 from server.names import clean_display_name, ensure_unique
+from server.observation import Participation
 from server.participant import Participant, Presence, Role, new_id
+from server.stages import OPEN, Preset, Stage
 
 log = logging.getLogger("lingkar.live")
 
 Policy = Literal["members_may_unmute", "ask_to_speak"]
-
-
-@dataclass(frozen=True)
-class StageLabel:
-    key: str
-    names: dict[str, str]  # by language code
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class LiveSession:
         session_id: int,
         code: str,
         title: str,
-        stages: Sequence[StageLabel],
+        stages: Sequence[Stage],
         room: Room,
     ) -> None:
         self.session_id = session_id
@@ -60,6 +57,11 @@ class LiveSession:
         self.title = title
         self.stages = list(stages)
         self.stage_index = 0
+        self.stage_started = time.monotonic()
+        # The current stage's permission preset, applied on entering it (enter_stage).
+        self.preset: Preset = self.stages[0].preset if self.stages else OPEN
+        self.floor: Floor | None = None
+        self.participation: dict[str, Participation] = {}
         self.room = room
         self.participants: dict[str, Participant] = {}
         self.locked = False
@@ -167,19 +169,107 @@ class LiveSession:
 
     def may_unmute(self, person: Participant) -> bool:
         # Being muted by the leader is not a ban: under "members may unmute" a member may unmute
-        # again, as in any meeting; under "ask to speak" only after the leader's request.
+        # again, as in any meeting; under "ask to speak" only after the leader's request. While
+        # someone has the floor, only they and the leader are heard.
         if not person.in_room:
             return False
-        return person.is_leader or self.policy == "members_may_unmute" or person.unmute_granted
+        if person.is_leader:
+            return True
+        if self.floor is not None:
+            return self.floor.holder == person.id
+        return self.policy == "members_may_unmute" or person.unmute_granted
 
     def heard(self, person: Participant) -> bool:
         return person.in_room and person.microphone and self.may_unmute(person)
 
+    def may_show_video(self, person: Participant) -> bool:
+        return person.is_leader or self.preset.video
+
     def seen(self, person: Participant) -> bool:
-        return person.in_room and person.camera and not person.camera_stopped_by_leader
+        return (
+            person.in_room
+            and person.camera
+            and not person.camera_stopped_by_leader
+            and self.may_show_video(person)
+        )
+
+    def may_share(self, person: Participant) -> bool:
+        return person.is_leader or self.preset.share or person.can_share
 
     def sharing(self, person: Participant) -> bool:
-        return person.in_room and person.screen and (person.is_leader or person.can_share)
+        return person.in_room and person.screen and self.may_share(person)
+
+    def may_chat_to_all(self, person: Participant) -> bool:
+        return person.is_leader or self.preset.chat
+
+    # ---- stages and the floor -------------------------------------------------------------------
+
+    def enter_stage(self, index: int) -> None:
+        """Enter a stage and apply its preset afresh: what was allowed before is not carried."""
+        self.stage_index = index
+        self.stage_started = time.monotonic()
+        self.preset = self.stages[index].preset
+        self.policy = self.preset.policy
+        self.floor = None
+        for member in self.present():
+            if member.is_leader:
+                continue
+            member.can_share = False
+            member.unmute_granted = False
+            member.unmute_asked = False
+            if self.policy == "ask_to_speak":
+                member.microphone = False
+            if not self.preset.video:
+                member.camera = False
+            if not self.may_share(member):
+                member.screen = False
+        self.apply()
+
+    def give_floor(self, floor: Floor | None) -> None:
+        """Hand the floor over (None: it returns to the stage's rules)."""
+        self.floor = floor
+        if floor is not None:
+            holder = self.participants.get(floor.holder)
+            if holder is not None:
+                holder.hand_raised_at = None
+        self.apply()
+
+    def pass_floor(self) -> None:
+        """The current turn is over: the next member in turn, or the stage's rules again."""
+        if self.floor is None:
+            return
+        present = {x.id for x in self.admitted()}
+        self.give_floor(next_turn(self.floor, present, time.monotonic()))
+
+    def tick(self, dt: float, levels: dict[str, AudioLevel]) -> None:
+        """Called every LEVELS_INTERVAL_S by the session's keep-alive loop."""
+        now = time.monotonic()
+        for person in self.admitted():
+            if not person.is_leader:
+                self.stats(person).tick(
+                    dt,
+                    person.connected,
+                    self.heard(person),
+                    levels.get(person.id),
+                    person.peer,
+                    now,
+                )
+        if self.floor is not None and (
+            self.floor.expired(now) or self.floor.holder not in {x.id for x in self.admitted()}
+        ):
+            self.pass_floor()
+
+    def roster_order(self) -> list[Participant]:
+        return sorted(self.admitted(), key=_room_order)
+
+    def floor_info(self) -> p.FloorInfo | None:
+        if self.floor is None:
+            return None
+        return p.FloorInfo(
+            participant=self.floor.holder,
+            seconds_left=self.floor.seconds_left(time.monotonic()),
+            in_turn=self.floor.in_turn,
+        )
 
     def forwarded(self, track: TrackId) -> bool:
         person = self.participants.get(track.peer_id)
@@ -268,7 +358,7 @@ class LiveSession:
             camera=self.seen(x),
             screen=self.sharing(x),
             hand=x.hand_raised_at is not None,
-            can_share=x.is_leader or x.can_share,
+            can_share=self.may_share(x),
         )
 
     def hands(self) -> list[str]:
@@ -280,16 +370,30 @@ class LiveSession:
             return None
         stage = self.stages[self.stage_index]
         return p.StageInfo(
-            index=self.stage_index, count=len(self.stages), key=stage.key, names=stage.names
+            index=self.stage_index,
+            count=len(self.stages),
+            key=stage.key,
+            names=stage.title.both(),
+            guidance=stage.guidance.both(),
+            checklist=[item.both() for item in stage.checklist],
+            minutes=stage.minutes,
+            elapsed_seconds=int(time.monotonic() - self.stage_started),
+            preset=p.PresetInfo(
+                policy=stage.preset.policy,
+                video=stage.preset.video,
+                chat=stage.preset.chat,
+                share=stage.preset.share,
+            ),
         )
 
     def roster(self) -> p.Roster:
         return p.Roster(
-            participants=[self.person(x) for x in sorted(self.admitted(), key=_room_order)],
+            participants=[self.person(x) for x in self.roster_order()],
             hands=self.hands(),
             locked=self.locked,
             policy=self.policy,
             stage=self.stage_info(),
+            floor=self.floor_info(),
         )
 
     def you(self, x: Participant) -> p.You:
@@ -299,10 +403,11 @@ class LiveSession:
             camera=self.seen(x),
             camera_stopped_by_leader=x.camera_stopped_by_leader,
             screen=self.sharing(x),
-            can_share=x.is_leader or x.can_share,
+            can_share=self.may_share(x),
             can_unmute=self.may_unmute(x),
             hand=x.hand_raised_at is not None,
             receive=x.receive,
+            floor=self.floor is not None and self.floor.holder == x.id,
         )
 
     def broadcast_state(self) -> None:
@@ -364,10 +469,34 @@ class LiveSession:
             if line.to == "all" or line.sender == person.id:
                 self.send(person, _chat_out(line))
 
+    def stats(self, person: Participant) -> Participation:
+        return self.participation.setdefault(person.id, Participation())
+
+    def observation(self) -> p.Observation:
+        members = sorted(
+            (x for x in self.participants.values() if not x.is_leader), key=_room_order
+        )
+        return p.Observation(
+            members=[
+                p.MemberObservation(
+                    id=x.id,
+                    name=x.name,
+                    speaking_seconds=round(self.stats(x).speaking_seconds, 1),
+                    turns=self.stats(x).turns,
+                    hands=self.stats(x).hands,
+                    chats=self.stats(x).chats,
+                    present_seconds=round(self.stats(x).present_seconds, 1),
+                )
+                for x in members
+                if x.admitted_at is not None
+            ]
+        )
+
     # ---- chat ---------------------------------------------------------------------------------
 
     def post_chat(self, sender: Participant, text: str, to: Literal["all", "leader"]) -> None:
         line = ChatLine(sender=sender.id, name=sender.name, text=text, to=to, at=time.time())
+        self.stats(sender).chats += 1
         self.chat.append(line)
         out = _chat_out(line)
         for person in self.admitted():

@@ -139,6 +139,26 @@ class ScreenPermission(_Client, tag="screen_permission"):
     allowed: bool
 
 
+FloorSeconds = Annotated[int, msgspec.Meta(ge=0, le=3600)]
+
+
+class GiveFloor(_Client, tag="give_floor"):
+    participant: ParticipantId
+    seconds: FloorSeconds = 0
+
+
+class InTurn(_Client, tag="in_turn"):
+    seconds: FloorSeconds = 0
+
+
+class NextTurn(_Client, tag="next_turn"):
+    pass
+
+
+class EndFloor(_Client, tag="end_floor"):
+    pass
+
+
 class Remove(_Client, tag="remove"):
     participant: ParticipantId
 
@@ -175,6 +195,10 @@ ClientMessage = (
     | AskUnmute
     | StopCamera
     | ScreenPermission
+    | GiveFloor
+    | InTurn
+    | NextTurn
+    | EndFloor
     | Remove
     | Stage
     | End
@@ -193,6 +217,10 @@ LEADER_ONLY: frozenset[type[_Client]] = frozenset(
         AskUnmute,
         StopCamera,
         ScreenPermission,
+        GiveFloor,
+        InTurn,
+        NextTurn,
+        EndFloor,
         Remove,
         Stage,
         End,
@@ -228,11 +256,29 @@ class TrackInfo(msgspec.Struct):
     kind: Literal["audio", "video", "screen"]
 
 
+class PresetInfo(msgspec.Struct):
+    policy: Literal["members_may_unmute", "ask_to_speak"]
+    video: bool
+    chat: bool
+    share: bool
+
+
 class StageInfo(msgspec.Struct):
     index: int
     count: int
     key: str
     names: dict[str, str]
+    guidance: dict[str, str]
+    checklist: list[dict[str, str]]
+    minutes: int
+    elapsed_seconds: int
+    preset: PresetInfo
+
+
+class FloorInfo(msgspec.Struct):
+    participant: str
+    seconds_left: int | None
+    in_turn: bool
 
 
 class Welcome(_Server, tag="welcome"):
@@ -244,8 +290,10 @@ class Welcome(_Server, tag="welcome"):
 
 
 class Status(_Server, tag="status"):
-    status: Literal["waiting", "admitted", "denied", "locked", "removed", "ended"]
+    status: Literal["waiting", "admitted", "denied", "locked", "removed", "ended", "restarting"]
     message: str = ""
+    # With "restarting" only: what POST /api/sessions/{code}/rejoin takes (server/rejoin.py).
+    rejoin_token: str = ""
 
 
 class Offer(_Server, tag="offer"):
@@ -258,7 +306,8 @@ class Roster(_Server, tag="roster"):
     hands: list[str]
     locked: bool
     policy: Literal["members_may_unmute", "ask_to_speak"]
-    stage: StageInfo | None = None
+    stage: StageInfo | None
+    floor: FloorInfo | None
 
 
 class Waiting(_Server, tag="waiting"):
@@ -277,6 +326,7 @@ class You(_Server, tag="you"):
     can_unmute: bool
     hand: bool
     receive: ReceiveMode
+    floor: bool
 
 
 class ChatOut(_Server, tag="chat"):
@@ -305,6 +355,20 @@ class Levels(_Server, tag="levels"):
     speaking: list[str]
 
 
+class MemberObservation(msgspec.Struct):
+    id: str
+    name: str
+    speaking_seconds: float
+    turns: int
+    hands: int
+    chats: int
+    present_seconds: float
+
+
+class Observation(_Server, tag="observation"):
+    members: list[MemberObservation]
+
+
 class PingOut(_Server, tag="ping"):
     nonce: int
 
@@ -331,6 +395,7 @@ ServerMessage = (
     | UnmuteRequest
     | UnmuteReplyOut
     | Levels
+    | Observation
     | PingOut
     | PongOut
     | Error
