@@ -5,6 +5,8 @@
 
 [ -x /usr/bin/chromium ] || apt_install chromium
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+# The TURN tests start Debian's coturn themselves; the package's own service stays disabled.
+[ -x /usr/bin/turnserver ] || apt_install coturn
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 ensure_venv test
 cd "$ROOT"

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import __version__, dashboard, live_pages, login, signalling
+from server import __version__, dashboard, live_pages, login, rejoin, signalling
 from server.auth import setup_login_cookies
 from server.database import database_context
 from server.health import healthz
@@ -17,6 +17,7 @@ from server.i18n import Catalogues
 from server.keys import CATALOGUES, JOIN_LIMITS, LOGIN_LIMITS, SETTINGS, STARTED_AT
 from server.limits import JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S, MAX_HTTP_BODY_BYTES
 from server.live_registry import live_sessions_context
+from server.metrics import setup_metrics
 from server.pages import index
 from server.ratelimit import KeyedRateLimiter, LoginLimits
 from server.security import security_headers
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/logout", login.logout_get)
     dashboard.add_routes(app)
     signalling.add_routes(app)
+    rejoin.add_routes(app)
+    setup_metrics(app)
     live_pages.add_routes(app)
     static = app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
 

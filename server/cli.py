@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="start the server (https on port 8443 by default)")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="TOML settings file (default: $LINGKAR_CONFIG; variables and flags win over it)",
+    )
     serve.add_argument("--host", help="address to listen on (default 0.0.0.0, all interfaces)")
     serve.add_argument("--port", type=int, help="TCP port (default 8443; 0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="where the database and certificate live")
@@ -50,11 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Alembic announces every start at INFO; only its problems matter to the administrator.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aioice and aiortc log candidates (addresses) and more at INFO: logs carry opaque ids only.
+    for noisy in ("aioice", "aiortc"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "counselor":
         return run_counselor_command(args)
     if args.command == "serve":
         try:
             settings = Settings.from_env(
+                config=args.config,
                 host=args.host,
                 port=args.port,
                 data_dir=args.data_dir,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.i18n import Catalogues
 from server.live_registry import LiveSessions
 from server.ratelimit import KeyedRateLimiter, LoginLimits
+from server.rejoin import RejoinTokens
 from server.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,3 +23,7 @@ LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
 LIVE_SESSIONS = web.AppKey("live_sessions", LiveSessions)
 # Wrong session passwords per session and client address.
 JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)
+# Signs and checks the tokens that bring members back after a restart (server/rejoin.py).
+REJOIN_TOKENS = web.AppKey("rejoin_tokens", RejoinTokens)
+# This application's Prometheus registry (server/metrics.py): one per app, never global.
+METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)

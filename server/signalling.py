@@ -17,11 +17,12 @@ from server import protocol as p
 from server.auth import current_counselor, request_from_our_pages
 from server.connection import attach_peer
 from server.errors import ErrorId, LingkarError
-from server.keys import DATABASE, JOIN_LIMITS, LIVE_SESSIONS
+from server.keys import DATABASE, JOIN_LIMITS, LIVE_SESSIONS, SETTINGS
 from server.limits import MAX_HTTP_BODY_BYTES, MAX_SESSION_PASSWORD_CHARS
 from server.live_session import LiveSession
 from server.participant import Participant
 from server.sessions import check_session_password, get_session_by_code
+from server.turn import client_ice_servers
 
 log = logging.getLogger("lingkar.signalling")
 
@@ -95,9 +96,11 @@ def _client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _entry(live: LiveSession, person: Participant) -> web.Response:
+def _entry(request: web.Request, live: LiveSession, person: Participant) -> web.Response:
     return web.json_response(
         {
+            # Fresh, time-limited TURN credentials with every entry (server/turn.py).
+            "ice_servers": client_ice_servers(request.app[SETTINGS]),
             "protocol": p.PROTOCOL_VERSION,
             "participant": person.id,
             "token": person.token,
@@ -129,7 +132,7 @@ async def join(request: web.Request) -> web.Response:
             limits.allow(key)  # counts the failure
             raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
     person = live.add_member(body.get("name"))
-    return _entry(live, person)
+    return _entry(request, live, person)
 
 
 async def lead(request: web.Request) -> web.Response:
@@ -146,7 +149,7 @@ async def lead(request: web.Request) -> web.Response:
     live = await request.app[LIVE_SESSIONS].open(record)
     person = live.add_leader(counselor.display_name)
     live.apply()
-    return _entry(live, person)
+    return _entry(request, live, person)
 
 
 async def resume(request: web.Request) -> web.Response:
@@ -159,7 +162,7 @@ async def resume(request: web.Request) -> web.Response:
     if person is None or not person.present or not person.resume_matches(offered):
         raise LingkarError(ErrorId.UNAUTHORIZED, "this place in the session has expired")
     person.renew_token()
-    return _entry(live, person)
+    return _entry(request, live, person)
 
 
 async def offer(request: web.Request) -> web.Response:

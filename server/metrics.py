@@ -1,0 +1,96 @@
+"""``GET /metrics``: Prometheus text format, from one registry per application.
+
+Figures are read from the live state when scraped (nothing counts on the side, so nothing can
+drift). Labels carry kinds and states only, never a name, an address or a session code: a
+monitoring system is not a place for who talked to their counselor. Only clients in
+``metrics_allow`` (default: the machine itself) may read it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from server.keys import LIVE_SESSIONS, METRICS_REGISTRY, SETTINGS
+from server.settings import networks
+
+# (metric name, help, field of rtc.CountersSnapshot)
+MEDIA_COUNTERS = (
+    ("lingkar_packets_received", "RTP packets received from publishers.", "packets_received"),
+    ("lingkar_packets_forwarded", "RTP packets forwarded to subscribers.", "packets_forwarded"),
+    ("lingkar_bytes_forwarded", "RTP payload bytes forwarded to subscribers.", "bytes_forwarded"),
+    ("lingkar_retransmissions", "Packets re-sent to subscribers after a NACK.", "retransmissions"),
+    (
+        "lingkar_keyframe_requests_received",
+        "Keyframe requests from subscribers and the forwarding core.",
+        "keyframe_requests_received",
+    ),
+    (
+        "lingkar_keyframe_requests_forwarded",
+        "Keyframe requests sent to publishers (after throttling).",
+        "keyframe_requests_forwarded",
+    ),
+    (
+        "lingkar_drops_congested",
+        "Packets dropped for a subscriber whose socket buffer was full.",
+        "drops_congested",
+    ),
+    ("lingkar_decodes", "Frames decoded on the server (must stay 0).", "decodes"),
+    ("lingkar_encodes", "Frames encoded on the server (must stay 0).", "encodes"),
+)
+
+
+class LingkarCollector(Collector):
+    """Sessions, people and the forwarding counters of this process, read at scrape time."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[Metric]:
+        live = self._app.get(LIVE_SESSIONS)
+        sessions = live.all() if live is not None else []
+        yield GaugeMetricFamily("lingkar_sessions_open", "Sessions open now.", value=len(sessions))
+        people = GaugeMetricFamily(
+            "lingkar_participants", "People in open sessions, by state.", labels=["state"]
+        )
+        people.add_metric(["waiting"], sum(len(s.waiting()) for s in sessions))
+        people.add_metric(["admitted"], sum(len(s.admitted()) for s in sessions))
+        yield people
+        totals = live.counter_totals() if live is not None else {}
+        for name, text, field in MEDIA_COUNTERS:
+            yield CounterMetricFamily(name, text, value=totals.get(field, 0))
+
+
+def create_registry(app: web.Application) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    # process_cpu_seconds_total, process_resident_memory_bytes, open file descriptors.
+    ProcessCollector(registry=registry)
+    registry.register(LingkarCollector(app))
+    return registry
+
+
+async def metrics(request: web.Request) -> web.Response:
+    allowed = networks(request.app[SETTINGS].metrics_allow)
+    try:
+        client = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        client = None
+    if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+        client = client.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
+    if client is None or not any(client in network for network in allowed):
+        raise web.HTTPForbidden(text="metrics are not available to this address\n")
+    body = generate_latest(request.app[METRICS_REGISTRY])
+    return web.Response(
+        body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}
+    )
+
+
+def setup_metrics(app: web.Application) -> None:
+    app[METRICS_REGISTRY] = create_registry(app)
+    app.router.add_get("/metrics", metrics, name="metrics")
