@@ -50,7 +50,15 @@ async def _get(q: Any) -> Any:
 
 
 def server_main(mode: str, inbox: Any, outboxes: dict[str, Any], results: Any) -> None:
-    asyncio.run(_server(mode, inbox, outboxes, results))
+    profile_to = os.environ.get("BENCH_PROFILE")  # e.g. /tmp/server.prof: where CPU goes
+    if not profile_to:
+        asyncio.run(_server(mode, inbox, outboxes, results))
+        return
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(_server(mode, inbox, outboxes, results))
+    profiler.dump_stats(f"{profile_to}.{mode}")
 
 
 async def _server(mode: str, inbox: Any, outboxes: dict[str, Any], results: Any) -> None:

@@ -276,7 +276,7 @@ class Source:
     def _regate_all(self) -> None:
         for leg in self._legs_list:
             leg.regate()
-        self.throttle.want()
+        self.request_keyframe()
 
     # ---- the packet path ----
 

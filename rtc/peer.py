@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 
 TrackKind = Literal["audio", "video", "screen"]
 
+# A browser offer with camera, screen and data channel is ~6-10 KB; refuse far larger ones
+# before aiortc's parser spends time on them.
+MAX_SDP_BYTES = 64 * 1024
+
 _MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
@@ -78,6 +82,19 @@ class _Slot:
     source: Source
     transceiver: Any = None
     leg: Leg | None = None
+
+
+def _parse(description: str, what: str) -> Any:
+    """aiortc's SDP parser, with a size bound and the checks it lacks (it accepts "")."""
+    if len(description) > MAX_SDP_BYTES:
+        raise NegotiationError(f"{what} larger than {MAX_SDP_BYTES} bytes")
+    try:
+        parsed = sdp.SessionDescription.parse(description)
+    except Exception as exc:  # aiortc's parser raises assorted errors on bad input
+        raise NegotiationError(f"malformed {what}: {exc}") from exc
+    if not parsed.media:
+        raise NegotiationError(f"{what} has no media section")
+    return parsed
 
 
 def _is_rtx(codec: Any) -> bool:
@@ -166,10 +183,7 @@ class Peer:
             raise NegotiationError("peer is closed")
         if self.pc.signalingState != "stable":
             raise NegotiationError(f"cannot accept an offer in state {self.pc.signalingState}")
-        try:
-            parsed = sdp.SessionDescription.parse(offer_sdp)
-        except Exception as exc:  # aiortc's parser raises assorted errors on bad input
-            raise NegotiationError(f"malformed offer: {exc}") from exc
+        parsed = _parse(offer_sdp, "offer")
         self._classify(parsed)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -204,6 +218,7 @@ class Peer:
         """Apply the browser's answer to :meth:`create_offer`; forwarding starts here."""
         if self.pc.signalingState != "have-local-offer":
             raise NegotiationError(f"no offer outstanding (state {self.pc.signalingState})")
+        _parse(answer_sdp, "answer")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
         except Exception as exc:
