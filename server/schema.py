@@ -15,12 +15,16 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 # Stable constraint names, so later migrations can alter them on SQLite and PostgreSQL alike.
@@ -99,4 +103,122 @@ sessions = Table(
     Column("opened_at", UtcDateTime(), nullable=True),
     Column("ended_at", UtcDateTime(), nullable=True),
     CheckConstraint("status IN ('planned', 'open', 'ended')", name="status"),
+)
+
+
+# --- the counseling record of a session (issue 6); all of it goes with the session -----------
+
+PARTICIPANT_KEY_MAX = 32  # the opaque participant id of the live session
+MEMBER_NAME_MAX = 40
+PLAN_TEXT_MAX = 4000
+TOPIC_KINDS: Final = ("assigned", "free")  # topik tugas, topik bebas
+FIELDS: Final = ("personal", "social", "learning", "career")
+OUTCOMES: Final = ("admitted", "denied", "removed", "left", "waiting")
+
+
+def _session_fk() -> Column[int]:
+    return Column(
+        "session_id",
+        Integer,
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+# The session plan (RPL, Rencana Pelaksanaan Layanan), one per session.
+plans = Table(
+    "plans",
+    metadata,
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(200), nullable=False, server_default=""),
+    Column("topic_kind", String(10), nullable=True),
+    Column("goals", Text, nullable=False, server_default=""),
+    Column("field", String(10), nullable=True),
+    Column("materials", Text, nullable=False, server_default=""),
+    Column("evaluation_plan", Text, nullable=False, server_default=""),
+    Column("expected_members", Text, nullable=False, server_default=""),
+    Column("group_size", Integer, nullable=True),
+    CheckConstraint("topic_kind IS NULL OR topic_kind IN ('assigned', 'free')", name="topic_kind"),
+    CheckConstraint(
+        "field IS NULL OR field IN ('personal', 'social', 'learning', 'career')", name="field"
+    ),
+)
+
+# Who came, when, and how their presence ended. Personal data: deleted after retention.
+attendance = Table(
+    "attendance",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _session_fk(),
+    Column("participant", String(PARTICIPANT_KEY_MAX), nullable=False),
+    Column("name", String(MEMBER_NAME_MAX), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("joined_at", UtcDateTime(), nullable=False),
+    Column("admitted_at", UtcDateTime(), nullable=True),
+    Column("left_at", UtcDateTime(), nullable=True),
+    Column("outcome", String(10), nullable=False),
+    UniqueConstraint("session_id", "participant", name="uq_attendance_session_participant"),
+)
+
+# The stages as they were held.
+stage_log = Table(
+    "stage_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _session_fk(),
+    Column("position", Integer, nullable=False),
+    Column("stage_key", String(TEMPLATE_KEY_MAX), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+)
+
+# Participation measured during the session (observation aids). Personal data.
+participation = Table(
+    "participation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _session_fk(),
+    Column("participant", String(PARTICIPANT_KEY_MAX), nullable=False),
+    Column("speaking_seconds", Float, nullable=False),
+    Column("turns", Integer, nullable=False),
+    Column("hands", Integer, nullable=False),
+    Column("chats", Integer, nullable=False),
+    Column("present_seconds", Float, nullable=False),
+    UniqueConstraint("session_id", "participant", name="uq_participation_session_participant"),
+)
+
+# The leader's note and ratings on a member: AES-GCM ciphertext (server/sealing.py), never clear.
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _session_fk(),
+    Column("participant", String(PARTICIPANT_KEY_MAX), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("session_id", "participant", name="uq_notes_session_participant"),
+)
+
+# The members' closing evaluation (laiseg, UCA). ``participant`` is NULL when answered
+# anonymously; the answers are sealed like notes.
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    _session_fk(),
+    Column("participant", String(PARTICIPANT_KEY_MAX), nullable=True),
+    Column("rating", Integer, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+)
+
+# The leader's conclusions and follow-up after the session, sealed.
+reports = Table(
+    "reports",
+    metadata,
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
