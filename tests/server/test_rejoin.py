@@ -1,0 +1,51 @@
+"""Rejoin tokens: signed, bound to one session, short-lived, single use."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from server.errors import LingkarError
+from server.rejoin import REJOIN_TOKEN_TTL_S, RejoinTokens
+
+NOW = 1_800_000_000.0
+
+
+def _mint(tokens: RejoinTokens, admitted: bool = True) -> str:
+    live: Any = SimpleNamespace(code="ABC-DEF")
+    person: Any = SimpleNamespace(name="Ani Wijaya", in_room=admitted)
+    return tokens.mint(live, person, now=NOW)
+
+
+def test_a_token_carries_the_member_back() -> None:
+    tokens = RejoinTokens(b"k" * 32)
+    claim = tokens.check(_mint(tokens), "ABC-DEF", now=NOW + 5)
+    assert (claim.name, claim.admitted) == ("Ani Wijaya", True)
+    assert tokens.check(_mint(tokens, admitted=False), "ABC-DEF", now=NOW).admitted is False
+
+
+@pytest.mark.parametrize(
+    "case", ["other_session", "expired", "tampered", "other_key", "garbage", "used"]
+)
+def test_bad_tokens_are_refused(case: str) -> None:
+    tokens = RejoinTokens(b"k" * 32)
+    token = _mint(tokens)
+    code, now = "ABC-DEF", NOW
+    if case == "other_session":
+        code = "XYZ-XYZ"
+    elif case == "expired":
+        now = NOW + REJOIN_TOKEN_TTL_S + 1
+    elif case == "tampered":
+        body, _, signature = token.partition(".")
+        token = body[:-1] + ("A" if body[-1] != "A" else "B") + "." + signature
+    elif case == "other_key":
+        token = _mint(RejoinTokens(b"j" * 32))
+    elif case == "garbage":
+        token = "not a token"
+    elif case == "used":
+        tokens.spend(tokens.check(token, code, now=now))
+    with pytest.raises(LingkarError) as refused:
+        tokens.check(token, code, now=now)
+    assert refused.value.error.value == "unauthorized"
