@@ -19,6 +19,7 @@ from server.limits import JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S, MAX_HT
 from server.live_registry import live_sessions_context
 from server.metrics import setup_metrics
 from server.pages import index
+from server.proxies import trusted_proxies_middleware
 from server.ratelimit import KeyedRateLimiter, LoginLimits
 from server.security import security_headers
 from server.settings import Settings
@@ -28,7 +29,9 @@ from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[security_headers, api_errors], client_max_size=MAX_HTTP_BODY_BYTES
+        # The proxy middleware first: every later one (and the rate limits) sees the client.
+        middlewares=[trusted_proxies_middleware(settings), security_headers, api_errors],
+        client_max_size=MAX_HTTP_BODY_BYTES,
     )
     app[SETTINGS] = settings
     app[CATALOGUES] = Catalogues.load(CATALOGUE_DIR)
