@@ -140,6 +140,7 @@ def _admit(session: LiveSession, target: Participant) -> None:
         raise LingkarError(ErrorId.SESSION_FULL, "the room already holds the most members")
     target.presence = Presence.ADMITTED
     target.admitted_at = time.time()
+    session.record(target, "admitted")
     session.send(target, p.Status(status="admitted"))
     # The roster and own state follow in apply(); the subscriptions' offer follows them.
     session.greet_admitted(target)
@@ -278,6 +279,61 @@ async def end_floor(session: LiveSession, sender: Participant, msg: p.EndFloor) 
     session.give_floor(None)
 
 
+async def note(session: LiveSession, sender: Participant, msg: p.Note) -> None:
+    target = session.participants.get(msg.participant)
+    if target is None or target.is_leader:
+        raise LingkarError(ErrorId.NOT_FOUND, "no such member in this session")
+    if session.recorder is None:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "notes cannot be kept for this session")
+    ratings = {
+        "active": msg.ratings.active,
+        "respects": msg.ratings.respects,
+        "serious": msg.ratings.serious,
+    }
+    session.recorder.note(target.id, msg.text.strip(), ratings)
+    session.send(sender, p.NoteSaved(participant=target.id))
+
+
+async def evaluation(session: LiveSession, sender: Participant, msg: p.Evaluation) -> None:
+    session.evaluation_open = msg.open
+    for person in session.admitted():
+        if not person.is_leader:
+            session.send(person, p.EvaluationState(open=msg.open, answered=person.evaluated))
+
+
+async def evaluation_answer(
+    session: LiveSession, sender: Participant, msg: p.EvaluationAnswer
+) -> None:
+    if sender.is_leader:
+        raise LingkarError(ErrorId.FORBIDDEN, "the evaluation is for members")
+    if not session.evaluation_open:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "the evaluation is not open")
+    if sender.evaluated:
+        raise LingkarError(ErrorId.CONFLICT, "you have already answered")
+    sender.evaluated = True
+    answers = {
+        "understanding": msg.understanding.strip(),
+        "comfort": msg.comfort.strip(),
+        "action": msg.action.strip(),
+    }
+    # Anonymous answers carry no identity anywhere: not in the database, not to the leader.
+    who = None if msg.anonymous else sender
+    if session.recorder is not None:
+        session.recorder.evaluation(None if who is None else who.id, msg.rating, answers)
+    session.send(sender, p.EvaluationState(open=True, answered=True))
+    leader = session.leader
+    if leader is not None:
+        session.send(
+            leader,
+            p.EvaluationAnswerOut(
+                participant=None if who is None else who.id,
+                name=None if who is None else who.name,
+                rating=msg.rating,
+                **answers,
+            ),
+        )
+
+
 async def end(session: LiveSession, sender: Participant, msg: p.End) -> None:
     await session.end()
 
@@ -310,6 +366,9 @@ HANDLERS: dict[type[Any], Handler] = {
     p.InTurn: in_turn,
     p.NextTurn: next_turn_,
     p.EndFloor: end_floor,
+    p.Note: note,
+    p.Evaluation: evaluation,
+    p.EvaluationAnswer: evaluation_answer,
     p.Remove: remove,
     p.Stage: stage,
     p.End: end,

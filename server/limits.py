@@ -34,6 +34,9 @@ CONTROL_BURST = 30
 # Chat: a few sentences; the in-memory history kept for people who reconnect.
 MAX_CHAT_CHARS = 1000
 CHAT_HISTORY_MESSAGES = 200
+# The leader's note on one member, and each answer of the closing evaluation.
+MAX_NOTE_CHARS = 4000
+MAX_EVALUATION_ANSWER_CHARS = 1000
 # The leader's optional note to a denied person.
 MAX_DENY_MESSAGE_CHARS = 200
 

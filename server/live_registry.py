@@ -17,7 +17,9 @@ from rtc import Room
 from server import protocol as p
 from server.connection import keep_alive
 from server.live_session import LiveSession
+from server.notes_key import load_or_create_notes_key
 from server.participant import Presence
+from server.record import Recorder
 from server.rejoin import RejoinTokens
 from server.sessions import GuidanceSession, set_session_status
 from server.stages import TEMPLATES
@@ -34,7 +36,10 @@ async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[REJOIN_TOKENS] = RejoinTokens(load_or_create_secret(settings))
     live = LiveSessions(
-        app[DATABASE], ice_servers=server_ice_servers(settings), rejoin=app[REJOIN_TOKENS]
+        app[DATABASE],
+        ice_servers=server_ice_servers(settings),
+        rejoin=app[REJOIN_TOKENS],
+        notes_key=load_or_create_notes_key(settings),
     )
     app[LIVE_SESSIONS] = live
     yield
@@ -47,8 +52,10 @@ class LiveSessions:
         db: AsyncEngine,
         ice_servers: list[RTCIceServer],
         rejoin: RejoinTokens | None = None,
+        notes_key: bytes | None = None,
     ) -> None:
         self._db = db
+        self._notes_key = notes_key
         self._ice_servers = ice_servers
         self._rejoin = rejoin
         self._by_code: dict[str, LiveSession] = {}
@@ -78,6 +85,9 @@ class LiveSessions:
             stages=template.stages,
             room=Room(self._ice_servers),
         )
+        if self._notes_key is not None:
+            live.recorder = Recorder(self._db, self._notes_key, record.id)
+            live.record_stage()
         live.on_end = self._ended
         self._by_code[record.code] = live
         await set_session_status(self._db, record.id, "open")

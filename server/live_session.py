@@ -24,6 +24,7 @@ from server.limits import CHAT_HISTORY_MESSAGES, MAX_MEMBERS_PER_SESSION, MAX_WA
 from server.names import clean_display_name, ensure_unique
 from server.observation import Participation
 from server.participant import Participant, Presence, Role, new_id
+from server.record import Recorder
 from server.stages import OPEN, Preset, Stage
 
 log = logging.getLogger("lingkar.live")
@@ -70,6 +71,9 @@ class LiveSession:
         self.chat: deque[ChatLine] = deque(maxlen=CHAT_HISTORY_MESSAGES)
         self.ended = False
         self.on_end: Callable[[LiveSession], None] | None = None
+        # Writes attendance, stages, participation, notes and evaluations (server/record.py).
+        self.recorder: Recorder | None = None
+        self.evaluation_open = False
         self._tasks: set[asyncio.Task[None]] = set()
         room.on_track_published = self._on_track_published
         room.on_track_unpublished = self._on_track_unpublished
@@ -116,6 +120,7 @@ class LiveSession:
         )
         leader.admitted_at = time.time()
         self.participants[leader.id] = leader
+        self.record(leader, "admitted")
         return leader
 
     def add_member(self, raw_name: object) -> Participant:
@@ -129,6 +134,7 @@ class LiveSession:
             raise LingkarError(ErrorId.SESSION_LOCKED, "the counselor has locked this session")
         member = Participant(id=new_id(), name=name, role=Role.MEMBER, presence=Presence.WAITING)
         self.participants[member.id] = member
+        self.record(member, "waiting")
         self.send_waiting()
         return member
 
@@ -145,6 +151,7 @@ class LiveSession:
         """Take a person out of the session: stop their media at once, then close."""
         person.presence = presence
         person.left_at = time.time()
+        self.record(person, presence.value)
         person.resume_token = ""
         person.token = ""
         person.hand_raised_at = None
@@ -204,10 +211,19 @@ class LiveSession:
 
     # ---- stages and the floor -------------------------------------------------------------------
 
+    def record(self, person: Participant, outcome: str) -> None:
+        if self.recorder is not None:
+            self.recorder.person(person, outcome)
+
+    def record_stage(self) -> None:
+        if self.recorder is not None and self.stages:
+            self.recorder.stage(self.stage_index, self.stages[self.stage_index].key, time.time())
+
     def enter_stage(self, index: int) -> None:
         """Enter a stage and apply its preset afresh: what was allowed before is not carried."""
         self.stage_index = index
         self.stage_started = time.monotonic()
+        self.record_stage()
         self.preset = self.stages[index].preset
         self.policy = self.preset.policy
         self.floor = None
@@ -460,6 +476,8 @@ class LiveSession:
             for line in self.chat:
                 if line.to == "all" or person.is_leader or line.sender == person.id:
                     self.send(person, _chat_out(line))
+            if self.evaluation_open and not person.is_leader:
+                self.send(person, p.EvaluationState(open=True, answered=person.evaluated))
         if person.is_leader:
             self.send_waiting()
 
@@ -523,11 +541,26 @@ class LiveSession:
             self.send(person, p.Status(status="ended"))
             person.presence = Presence.LEFT
             person.left_at = time.time()
+            if person.admitted_at is not None:
+                self.record(person, "admitted")
+            else:
+                self.record(person, "waiting")
         self.ended = True
+        if self.recorder is not None:
+            self.recorder.finish(
+                time.time(),
+                {
+                    x.id: self.stats(x)
+                    for x in self.participants.values()
+                    if not x.is_leader and x.admitted_at is not None
+                },
+            )
         self.chat.clear()
         # Let the "ended" messages leave before the transports close.
         await asyncio.sleep(0.2)
         await self.room.close()
+        if self.recorder is not None:
+            await self.recorder.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

@@ -39,7 +39,8 @@ class Participant:
     name: str
     role: Role
     presence: Presence
-    joined_at: float = field(default_factory=time.time)
+    joined_at: float = field(default_factory=time.time)  # when they (last) entered the lobby
+    arrived_at: float = field(default_factory=time.time)  # first arrival, for attendance
     # Short-lived, single use: lets the browser POST its first offer (and one per reconnection).
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     token_expires: float = field(default_factory=lambda: time.monotonic() + PARTICIPANT_TOKEN_TTL_S)
@@ -67,6 +68,7 @@ class Participant:
     receive: ReceiveMode = "all"
     admitted_at: float | None = None
     left_at: float | None = None
+    evaluated: bool = False  # answered the closing evaluation (once each)
 
     @property
     def is_leader(self) -> bool:

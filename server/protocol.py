@@ -13,7 +13,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from server.errors import ErrorId, LingkarError
-from server.limits import MAX_CHAT_CHARS, MAX_CONTROL_MESSAGE_BYTES, MAX_DENY_MESSAGE_CHARS
+from server.limits import (
+    MAX_CHAT_CHARS,
+    MAX_CONTROL_MESSAGE_BYTES,
+    MAX_DENY_MESSAGE_CHARS,
+    MAX_EVALUATION_ANSWER_CHARS,
+    MAX_NOTE_CHARS,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -80,6 +86,18 @@ class UnmuteReply(_Client, tag="unmute_reply"):
 
 class Leave(_Client, tag="leave"):
     pass
+
+
+Answer1000 = Annotated[str, msgspec.Meta(max_length=MAX_EVALUATION_ANSWER_CHARS)]
+Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class EvaluationAnswer(_Client, tag="evaluation_answer"):
+    understanding: Answer1000
+    comfort: Answer1000
+    action: Answer1000
+    rating: Rating
+    anonymous: bool = False
 
 
 ReceiveMode = Literal["all", "audio_only", "leader_only"]
@@ -159,6 +177,22 @@ class EndFloor(_Client, tag="end_floor"):
     pass
 
 
+class Ratings(msgspec.Struct, forbid_unknown_fields=True):
+    active: Rating | None = None
+    respects: Rating | None = None
+    serious: Rating | None = None
+
+
+class Note(_Client, tag="note"):
+    participant: ParticipantId
+    text: Annotated[str, msgspec.Meta(max_length=MAX_NOTE_CHARS)] = ""
+    ratings: Ratings = msgspec.field(default_factory=Ratings)
+
+
+class Evaluation(_Client, tag="evaluation"):
+    open: bool
+
+
 class Remove(_Client, tag="remove"):
     participant: ParticipantId
 
@@ -183,6 +217,7 @@ ClientMessage = (
     | TalkRequest
     | UnmuteReply
     | Leave
+    | EvaluationAnswer
     | Receive
     | Admit
     | AdmitAll
@@ -199,6 +234,8 @@ ClientMessage = (
     | InTurn
     | NextTurn
     | EndFloor
+    | Note
+    | Evaluation
     | Remove
     | Stage
     | End
@@ -221,6 +258,8 @@ LEADER_ONLY: frozenset[type[_Client]] = frozenset(
         InTurn,
         NextTurn,
         EndFloor,
+        Note,
+        Evaluation,
         Remove,
         Stage,
         End,
@@ -369,6 +408,24 @@ class Observation(_Server, tag="observation"):
     members: list[MemberObservation]
 
 
+class NoteSaved(_Server, tag="note_saved"):
+    participant: str
+
+
+class EvaluationState(_Server, tag="evaluation"):
+    open: bool
+    answered: bool
+
+
+class EvaluationAnswerOut(_Server, tag="evaluation_answer"):
+    participant: str | None
+    name: str | None
+    understanding: str
+    comfort: str
+    action: str
+    rating: int
+
+
 class PingOut(_Server, tag="ping"):
     nonce: int
 
@@ -396,6 +453,9 @@ ServerMessage = (
     | UnmuteReplyOut
     | Levels
     | Observation
+    | NoteSaved
+    | EvaluationState
+    | EvaluationAnswerOut
     | PingOut
     | PongOut
     | Error

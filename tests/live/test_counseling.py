@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from av import AudioFrame
+from sqlalchemy import select
 
+from server.keys import DATABASE, SETTINGS
+from server.notes_key import load_or_create_notes_key
+from server.schema import attendance, evaluations, notes, participation, stage_log
+from server.sealing import unseal
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows, audio_stopped
@@ -155,3 +161,79 @@ async def test_observation_measures_speaking_time_within_ten_percent(scene: Scen
     # Members never receive observation figures.
     assert ani.by_type["observation"] == []
     assert budi.by_type["observation"] == []
+
+
+async def test_notes_and_evaluation_are_kept_sealed_and_anonymous_answers_carry_no_identity(
+    scene: Scene, tmp_path: Path
+) -> None:
+    leader = await scene.leader()
+    ani, budi = await admitted(scene, leader, "Ani", "Budi")
+    secret_note = "Ani tampak cemas saat membahas ujian"
+    leader.send(
+        {
+            "type": "note",
+            "participant": ani.id,
+            "text": secret_note,
+            "ratings": {"active": 4, "respects": 5, "serious": None},
+        }
+    )
+    await leader.wait_message("note_saved", lambda m: m["participant"] == ani.id)
+    # Members cannot write notes or open the evaluation; nobody answers a closed one.
+    budi.send({"type": "note", "participant": ani.id, "text": "x"})
+    budi.send({"type": "evaluation", "open": True})
+    answer = {
+        "type": "evaluation_answer",
+        "understanding": "Saya paham cara mengatur waktu belajar",
+        "comfort": "Senang dan lega",
+        "action": "Membuat jadwal belajar",
+        "rating": 5,
+    }
+    budi.send(answer)
+    await budi.wait_for(lambda: len(budi.errors()) == 3, "three refusals")
+    assert budi.errors() == ["forbidden", "forbidden", "not_allowed"]
+    await to_stage(leader, "closing")
+    leader.send({"type": "evaluation", "open": True})
+    await ani.wait_message("evaluation", lambda m: m["open"] and not m["answered"])
+    ani.send({**answer, "anonymous": False})
+    budi.send({**answer, "rating": 4, "anonymous": True})
+    await leader.wait_for(lambda: len(leader.by_type["evaluation_answer"]) == 2, "two answers")
+    by_rating = {m["rating"]: m for m in leader.by_type["evaluation_answer"]}
+    assert (by_rating[5]["participant"], by_rating[5]["name"]) == (ani.id, "Ani")
+    assert (by_rating[4]["participant"], by_rating[4]["name"]) == (None, None)
+    budi.send({**answer, "anonymous": True})
+    await budi.wait_for(lambda: "conflict" in budi.errors(), "a second answer refused")
+    leader.send({"type": "end"})
+    await ani.wait_message("status", lambda m: m["status"] == "ended")
+    await leader.wait_for(lambda: scene.live is None, "the session closed")
+    # What the database holds: sealed notes and answers, no identity for the anonymous one.
+    db = scene.server.app[DATABASE]
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(evaluations))).mappings().all()
+        note_rows = (await conn.execute(select(notes))).mappings().all()
+        people = (await conn.execute(select(attendance))).mappings().all()
+        held = (await conn.execute(select(stage_log).order_by(stage_log.c.id))).mappings().all()
+        figures = (await conn.execute(select(participation))).mappings().all()
+    assert {(r["participant"], r["rating"]) for r in rows} == {(ani.id, 5), (None, 4)}
+    key = load_or_create_notes_key(scene.server.app[SETTINGS])
+    (row,) = note_rows
+    assert unseal(key, "note", row["session_id"], ani.id, row["sealed"]) == {
+        "text": secret_note,
+        "ratings": {"active": 4, "respects": 5, "serious": None},
+    }
+    raw = (scene.server.app[SETTINGS].data_dir / "lingkar.sqlite3").read_bytes()
+    assert secret_note.encode() not in raw
+    assert b"Membuat jadwal belajar" not in raw
+    assert {(p["name"], p["outcome"]) for p in people} == {
+        ("Bu Sari", "admitted"),
+        ("Ani", "admitted"),
+        ("Budi", "admitted"),
+    }
+    assert [h["stage_key"] for h in held] == [
+        "pre_preparation",
+        "preparation",
+        "activity",
+        "observation",
+        "closing",
+    ]
+    assert all(h["ended_at"] is not None for h in held)
+    assert {f["participant"] for f in figures} == {ani.id, budi.id}
