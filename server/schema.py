@@ -110,7 +110,10 @@ sessions = Table(
 
 PARTICIPANT_KEY_MAX = 32  # the opaque participant id of the live session
 MEMBER_NAME_MAX = 40
+PLAN_TOPIC_MAX = 200
 PLAN_TEXT_MAX = 4000
+GROUP_SIZE_MIN = 2  # the smallest group (../shared/domain.md) up to a whole class
+GROUP_SIZE_MAX = 40
 TOPIC_KINDS: Final = ("assigned", "free")  # topik tugas, topik bebas
 FIELDS: Final = ("personal", "social", "learning", "career")
 OUTCOMES: Final = ("admitted", "denied", "removed", "left", "waiting")
@@ -131,7 +134,7 @@ plans = Table(
     "plans",
     metadata,
     Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic", String(200), nullable=False, server_default=""),
+    Column("topic", String(PLAN_TOPIC_MAX), nullable=False, server_default=""),
     Column("topic_kind", String(10), nullable=True),
     Column("goals", Text, nullable=False, server_default=""),
     Column("field", String(10), nullable=True),
