@@ -454,9 +454,13 @@ def main() -> None:
                 )
             pps = row["packets"] / row["window_s"]
             fps_min, fps_mean = min(row["fps"]), statistics.mean(row["fps"])
+            # CPU per frame actually delivered: fair even when a starved relay drops frames.
+            delivered = sum(row["fps"]) * row["window_s"]
+            us_frame = row["cpu_s"] * 1e6 / delivered if delivered else float("nan")
             print(
                 f"{mode:5s} K={k:2d} server_cpu={cpu_pct:5.1f}% packets/s={pps:7.0f}"
-                f" us/packet={us:6.1f} fps min={fps_min:5.1f} mean={fps_mean:5.1f}" + delay,
+                f" us/packet={us:6.1f} us/delivered_frame={us_frame:7.0f}"
+                f" fps min={fps_min:5.1f} mean={fps_mean:5.1f}" + delay,
                 flush=True,
             )
             if mode == "core":

@@ -36,8 +36,9 @@ HISTORY_SIZE = 512
 # asyncio keeps datagrams the kernel refused in a per-socket buffer; past this, drop.
 LEG_BUFFER_LIMIT_BYTES = 256 * 1024
 # An upstream video gap not repaired by retransmission within this time means the subscribers
-# got a broken frame: re-gate them and ask the publisher for a keyframe.
-UPSTREAM_LOSS_REGATE_S = 0.3
+# got a broken frame: re-gate them and ask the publisher for a keyframe. 0.5 s leaves a
+# retransmission two round trips of a poor mobile link (~200 ms RTT) before giving up.
+UPSTREAM_LOSS_REGATE_S = 0.5
 # A gap this large (in packets) is not worth waiting for.
 UPSTREAM_GAP_REGATE = 64
 # Forwarding delays kept per source for the median/p95 the room reports.
