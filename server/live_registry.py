@@ -13,7 +13,7 @@ from aiohttp import web
 from aiortc import RTCIceServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rtc import Room
+from rtc import Room, ports
 from server import protocol as p
 from server.connection import keep_alive
 from server.live_session import LiveSession
@@ -34,6 +34,9 @@ async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
     from server.keys import DATABASE, LIVE_SESSIONS, REJOIN_TOKENS, SETTINGS
 
     settings = app[SETTINGS]
+    # Media sockets bind in media_ports (rtc/ports.py); refuse to start if that cannot hold.
+    ports.install(asyncio.get_running_loop())
+    await ports.self_test(*settings.media_ports)
     app[REJOIN_TOKENS] = RejoinTokens(load_or_create_secret(settings))
     live = LiveSessions(
         app[DATABASE],

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from rtc.ports import media_ports
 from server import protocol as p
 from server.auth import current_counselor, request_from_our_pages
 from server.connection import attach_peer
@@ -176,7 +177,9 @@ async def offer(request: web.Request) -> web.Response:
     if body.get("type") != "offer":
         raise LingkarError(ErrorId.MALFORMED, 'type must be "offer"')
     sdp = _text(body, "sdp", MAX_HTTP_BODY_BYTES)
-    answer = await attach_peer(live, person, sdp)
+    # The server's side of this connection gathers its sockets here: in the media port range.
+    with media_ports(*request.app[SETTINGS].media_ports):
+        answer = await attach_peer(live, person, sdp)
     return web.json_response(
         {"type": "answer", "sdp": answer}, headers={"Cache-Control": "no-store"}
     )
