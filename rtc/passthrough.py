@@ -27,7 +27,9 @@ All names touched are listed in :data:`PRIVATE_NAMES` and checked by :mod:`rtc.s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -168,6 +170,31 @@ class SilentTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._ended.set()
+
+
+# A publisher's keyframe arrives as a burst of ~50-100 packets; when the event loop is busy
+# (fan-out to 40 subscribers, a loaded machine) the default 208 KB receive buffer overflows and
+# every subscriber then waits for the next keyframe. 1 MB is within Linux's default rmem_max of
+# many distributions; the kernel caps it silently otherwise.
+SOCKET_BUFFER_BYTES = 1 << 20
+
+
+def enlarge_socket_buffers(pc: Any, size: int = SOCKET_BUFFER_BYTES) -> None:
+    """Grow the receive and send buffers of the UDP sockets under ``pc``'s ICE transports."""
+    transports = [t.receiver.transport for t in pc.getTransceivers()]
+    if pc.sctp is not None:
+        transports.append(pc.sctp.transport)
+    connections = {
+        id(c): c for c in (getattr(d.transport, "_connection", None) for d in transports) if c
+    }
+    for connection in connections.values():
+        for protocol in getattr(connection, "_protocols", []):
+            sock = protocol.transport.get_extra_info("socket") if protocol.transport else None
+            if sock is None:
+                continue
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 class Wire:

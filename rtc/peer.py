@@ -37,6 +37,7 @@ from rtc.numbering import keep_numbering
 from rtc.passthrough import (
     SilentTrack,
     Wire,
+    enlarge_socket_buffers,
     install_receiver_hooks,
     install_sender_hooks,
     sender_has_encoder,
@@ -406,6 +407,8 @@ class Peer:
             self.on_control(channel)
 
     def _on_connection_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            enlarge_socket_buffers(self.pc)
         self._maybe_notify()
         if self.on_connection_state is not None:
             self.on_connection_state(str(self.pc.connectionState))
