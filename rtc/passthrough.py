@@ -58,6 +58,13 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("RTCRtpSender", "_handle_rtcp_packet"),
     ("RTCDtlsTransport", "_send_rtp"),
     ("RTCDtlsTransport", "_rtp_router"),
+    ("RTCDtlsTransport", "_tx_srtp"),
+    ("RTCRtpReceiver", RECEIVER_DECODER_QUEUE),
+    ("RTCRtpSender", SENDER_ENCODER),
+    ("RTCRtpSender", SENDER_NTP_TIMESTAMP),
+    ("RTCRtpSender", SENDER_RTP_TIMESTAMP),
+    ("RTCRtpSender", SENDER_PACKET_COUNT),
+    ("RTCRtpSender", SENDER_OCTET_COUNT),
 )
 
 
