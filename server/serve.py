@@ -14,6 +14,7 @@ from server.addresses import lan_ipv4_addresses
 from server.app import create_app
 from server.counselors import count_counselors
 from server.keys import DATABASE
+from server.notes_key import load_or_create_notes_key
 from server.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 from server.tls import ensure_self_signed, fingerprint_sha256, server_context
 
@@ -80,6 +81,8 @@ def bound_port(site: web.TCPSite, asked: int) -> int:
 
 async def run_server(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Made on the first start, so a backup of the data directory holds it from day one.
+    load_or_create_notes_key(settings)
     lan_ips = lan_ipv4_addresses()
     context: ssl.SSLContext | None = None
     cert: Path | None = None
