@@ -34,8 +34,8 @@ class Scene:
         self.https.append(client)
         return client
 
-    async def leader(self) -> LiveClient:
-        leader = LiveClient(self.leader_http, self.code, "Bu Sari")
+    async def leader(self, video: bool = False) -> LiveClient:
+        leader = LiveClient(self.leader_http, self.code, "Bu Sari", video=video)
         self.clients.append(leader)
         await leader.lead()
         await leader.connect()

@@ -8,8 +8,10 @@ from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 
 
-async def admitted(scene: Scene, leader: LiveClient, *names: str) -> list[LiveClient]:
-    members = [await scene.member(name) for name in names]
+async def admitted(
+    scene: Scene, leader: LiveClient, *names: str, video: bool = False
+) -> list[LiveClient]:
+    members = [await scene.member(name, video=video) for name in names]
     leader.send({"type": "admit_all"})
     for member in members:
         await member.wait_message("status", lambda m: m["status"] == "admitted")
@@ -101,8 +103,8 @@ async def test_a_member_cannot_use_the_leaders_controls(scene: Scene) -> None:
 
 
 async def test_removal_is_final(scene: Scene) -> None:
-    leader = await scene.leader()
-    ani, budi = await admitted(scene, leader, "Ani", "Budi")
+    leader = await scene.leader(video=True)
+    ani, budi = await admitted(scene, leader, "Ani", "Budi", video=True)
     await audio_flows(budi, ani)
     await budi.wait_for(lambda: budi.frames_from(ani.id, "video") > 3, "video")
     leader.send({"type": "remove", "participant": ani.id})
@@ -180,10 +182,10 @@ async def test_end_tells_everyone_and_closes(scene: Scene) -> None:
 
 
 async def test_data_saver_receives_audio_only_or_the_leader_only(scene: Scene) -> None:
-    leader = await scene.leader()
+    leader = await scene.leader(video=True)
     leader.send({"type": "microphone", "on": True})
     leader.send({"type": "camera", "on": True})
-    ani, budi = await admitted(scene, leader, "Ani", "Budi")
+    ani, budi = await admitted(scene, leader, "Ani", "Budi", video=True)
     await ani.wait_for(lambda: ani.frames_from(budi.id, "video") > 3, "Budi's video")
     ani.send({"type": "receive", "mode": "audio_only"})
     await ani.wait_message("you", lambda m: m["receive"] == "audio_only")

@@ -8,8 +8,8 @@ from tests.live.conftest import Scene
 
 
 async def test_waiting_member_gets_no_media_no_roster_no_chat(scene: Scene) -> None:
-    leader = await scene.leader()
-    ani = await scene.member("Ani")
+    leader = await scene.leader(video=True)
+    ani = await scene.member("Ani", video=True)
     await leader.wait_message(
         "waiting", lambda m: [p["name"] for p in m["participants"]] == ["Ani"]
     )
@@ -35,8 +35,8 @@ async def test_waiting_member_gets_no_media_no_roster_no_chat(scene: Scene) -> N
 
 
 async def test_admit_then_media_flows_both_ways(scene: Scene) -> None:
-    leader = await scene.leader()
-    ani = await scene.member("Ani")
+    leader = await scene.leader(video=True)
+    ani = await scene.member("Ani", video=True)
     leader.send({"type": "microphone", "on": True})
     leader.send({"type": "camera", "on": True})
     ani.send({"type": "microphone", "on": True})  # refused: still waiting
@@ -55,7 +55,7 @@ async def test_admit_then_media_flows_both_ways(scene: Scene) -> None:
 
 
 async def test_deny_with_a_message_and_lock(scene: Scene) -> None:
-    leader = await scene.leader()
+    leader = await scene.leader(video=True)
     budi = await scene.member("Budi")
     leader.send({"type": "deny", "participant": budi.id, "message": "Sesi ini untuk kelas 9A"})
     denied = await budi.wait_message("status", lambda m: m["status"] == "denied")
@@ -81,8 +81,8 @@ async def test_deny_with_a_message_and_lock(scene: Scene) -> None:
 
 
 async def test_back_to_lobby_stops_media(scene: Scene) -> None:
-    leader = await scene.leader()
-    ani = await scene.member("Ani")
+    leader = await scene.leader(video=True)
+    ani = await scene.member("Ani", video=True)
     leader.send({"type": "camera", "on": True})
     leader.send({"type": "admit", "participant": ani.id})
     await ani.wait_for(lambda: ani.frames_from(leader.id, "video") > 3, "video before")
