@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpParameters,
+)
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 
-from rtc.forwarder import Leg, LegParams
+from rtc.counters import Counters
+from rtc.forwarder import LEG_BUFFER_LIMIT_BYTES, Leg, LegParams, Source
 
 PARAMS = LegParams(
     payload_type=111,
@@ -92,3 +97,46 @@ def test_nack_is_answered_with_rtx() -> None:
     assert restored.sequence_number == 500
     assert restored.payload == b"frame-data"
     assert leg.retransmission(501) is None  # never sent
+
+
+class _FakeWire:
+    def __init__(self, backlog: int = 0) -> None:
+        self.backlog = backlog
+        self.sent: list[bytes] = []
+
+    def buffered(self) -> int:
+        return self.backlog
+
+    def send_now(self, data: bytes) -> bool:
+        self.sent.append(data)
+        return True
+
+    async def send(self, data: bytes) -> bool:
+        return self.send_now(data)
+
+
+async def test_a_congested_subscriber_is_dropped_alone() -> None:
+    """Regression guard for 'a stalled subscriber never slows anyone else': its socket
+    backlog over the bound drops its packets (and re-gates it), the others get everything."""
+
+    async def no_pli(ssrc: int) -> None:
+        return None
+
+    counters = Counters()
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    source = Source("video", [vp8], counters, no_pli)
+    healthy, stalled = _FakeWire(), _FakeWire(backlog=LEG_BUFFER_LIMIT_BYTES + 1)
+    params = LegParams(96, None, 1, 2, "1", None, None)
+    sender: Any = _Sender()
+    source.add_leg(Leg("ok", "video", sender, healthy, params))  # type: ignore[arg-type]
+    source.add_leg(Leg("slow", "video", sender, stalled, params))  # type: ignore[arg-type]
+    keyframe, delta = bytes([0x10, 0x00]), bytes([0x10, 0x01])
+    for n in range(30):
+        packet = RtpPacket(payload_type=96, sequence_number=n, timestamp=3000 * n)
+        packet.ssrc = 9
+        packet.payload = keyframe if n == 0 else delta
+        await source.on_rtp(packet, 0)
+    assert len(healthy.sent) == 30
+    assert stalled.sent == []
+    assert counters.drops_congested == 1  # then gated: it waits for a keyframe
+    assert source.legs["slow"].waiting_keyframe
