@@ -4,6 +4,9 @@
 . "$(dirname "$0")/common.sh"
 
 [ -x /usr/bin/chromium ] || apt_install chromium
+# The PDF report embeds DejaVu Sans; its tests read the PDF back with pdftotext.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_install fonts-dejavu-core
+command -v pdftotext >/dev/null 2>&1 || apt_install poppler-utils
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 # The TURN tests start Debian's coturn themselves; the package's own service stays disabled.
 [ -x /usr/bin/turnserver ] || apt_install coturn

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import __version__, dashboard, live_pages, login, rejoin, signalling
+from server import __version__, dashboard, live_pages, login, rejoin, report_pages, signalling
 from server.auth import setup_login_cookies
 from server.database import database_context
 from server.health import healthz
@@ -21,6 +21,7 @@ from server.metrics import setup_metrics
 from server.pages import index
 from server.proxies import trusted_proxies_middleware
 from server.ratelimit import KeyedRateLimiter, LoginLimits
+from server.retention import retention_context
 from server.security import security_headers
 from server.settings import Settings
 from server.signalling import api_errors
@@ -39,6 +40,8 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGIN_LIMITS] = LoginLimits()
     # Migrates the database, then keeps its engine open for the app's lifetime (app[DATABASE]).
     app.cleanup_ctx.append(database_context)
+    # Deletes ended sessions' personal data after retention_days (docs/privacy.md).
+    app.cleanup_ctx.append(retention_context)
     app.cleanup_ctx.append(live_sessions_context)
     app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
     setup_login_cookies(app, settings)
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/logout", login.logout, name="logout")
     app.router.add_get("/logout", login.logout_get)
     dashboard.add_routes(app)
+    report_pages.add_routes(app)
     signalling.add_routes(app)
     rejoin.add_routes(app)
     setup_metrics(app)

@@ -5,7 +5,7 @@ and each session's join link and QR code. Login required; another counselor's se
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,8 @@ from server.auth import checked_form, csrf_token, require_counselor
 from server.counselors import Counselor
 from server.keys import DATABASE, SETTINGS
 from server.pages import render_page
+from server.plans import Plan, get_plan, parse_plan_form, plan_form_values, plan_values, save_plan
+from server.schema import FIELDS, GROUP_SIZE_MAX, GROUP_SIZE_MIN, TOPIC_KINDS
 from server.sessions import (
     GuidanceSession,
     Keep,
@@ -71,6 +73,8 @@ class SessionFormValues:
     title: str = ""
     template: str = DEFAULT_TEMPLATE
     scheduled_at: str = ""
+    # The plan's fields (server/plans.py) as typed.
+    plan: dict[str, str] = field(default_factory=lambda: plan_values(Plan()))
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class ParsedForm:
     template: str
     scheduled_at: datetime | None
     password: str | None
+    plan: Plan
 
 
 def parse_session_form(form: MultiDictProxy[str]) -> tuple[ParsedForm | None, dict[str, str]]:
@@ -102,9 +107,11 @@ def parse_session_form(form: MultiDictProxy[str]) -> tuple[ParsedForm | None, di
             parsed["password"] = check_session_password_rules(password)
         except SessionInputError as exc:
             errors[exc.field] = f"error.{exc.error_id}"
-    if errors:
+    plan, plan_errors = parse_plan_form(form)
+    errors.update(plan_errors)
+    if errors or plan is None:
         return None, errors
-    return ParsedForm(**parsed), {}
+    return ParsedForm(**parsed, plan=plan), {}
 
 
 def _values(form: MultiDictProxy[str]) -> SessionFormValues:
@@ -113,7 +120,17 @@ def _values(form: MultiDictProxy[str]) -> SessionFormValues:
         title=form.get("title", "")[:200],
         template=form.get("template", DEFAULT_TEMPLATE)[:40],
         scheduled_at=form.get("scheduled_at", "")[:40],
+        plan=plan_form_values(form),
     )
+
+
+def _plan_choices() -> dict[str, Any]:
+    return {
+        "topic_kinds": TOPIC_KINDS,
+        "plan_fields": FIELDS,
+        "group_size_min": GROUP_SIZE_MIN,
+        "group_size_max": GROUP_SIZE_MAX,
+    }
 
 
 async def _render_dashboard(
@@ -143,6 +160,7 @@ async def _render_dashboard(
         templates=list(TEMPLATES.values()),
         values=values or SessionFormValues(),
         errors=errors or {},
+        **_plan_choices(),
     )
     response.set_status(status)
     return response
@@ -169,6 +187,8 @@ async def create(request: web.Request) -> web.Response:
         password=parsed.password,
         scheduled_at=parsed.scheduled_at,
     )
+    if not parsed.plan.is_empty:
+        await save_plan(request.app[DATABASE], created.id, parsed.plan)
     raise web.HTTPSeeOther(location=f"/dashboard#session-{created.id}")
 
 
@@ -197,6 +217,7 @@ async def _render_edit(
         templates=list(TEMPLATES.values()),
         values=values,
         errors=errors,
+        **_plan_choices(),
     )
     response.set_status(status)
     return response
@@ -205,8 +226,12 @@ async def _render_edit(
 async def edit_form(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
     session = await _own_session(request, counselor)
+    plan = await get_plan(request.app[DATABASE], session.id)
     values = SessionFormValues(
-        session.title, session.template, local_time(session.scheduled_at, "%Y-%m-%dT%H:%M")
+        session.title,
+        session.template,
+        local_time(session.scheduled_at, "%Y-%m-%dT%H:%M"),
+        plan_values(plan or Plan()),
     )
     return await _render_edit(request, session, values, {}, 200)
 
@@ -232,6 +257,7 @@ async def edit_submit(request: web.Request) -> web.Response:
         scheduled_at=parsed.scheduled_at,
         password=password,
     )
+    await save_plan(request.app[DATABASE], session.id, parsed.plan)
     raise web.HTTPSeeOther(location=f"/dashboard#session-{session.id}")
 
 
