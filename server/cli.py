@@ -12,6 +12,7 @@ from pathlib import Path
 from rtc.ports import PortRangeError
 from server import __version__
 from server.counselor_cli import add_counselor_commands, run_counselor_command
+from server.retention import add_retention_commands, run_retention_command
 from server.serve import run_server
 from server.settings import Settings, SettingsError
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve plain http (only behind a reverse proxy that terminates TLS)",
     )
     add_counselor_commands(commands)
+    add_retention_commands(commands)
     return parser
 
 
@@ -61,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "counselor":
         return run_counselor_command(args)
+    if args.command == "retention":
+        return run_retention_command(args)
     if args.command == "serve":
         try:
             settings = Settings.from_env(

@@ -29,6 +29,7 @@ FONT_FILES: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FONT = "DejaVu"
 BRAND_RGB = (11, 110, 79)  # --brand in web/static/style.css
 HEADING_FILL = (227, 241, 236)
+HEADING_KEEP_MM = 35
 
 Translate = Callable[[str], str]
 
@@ -65,7 +66,11 @@ class _Document:
 
     def heading(self, text: str, size: float = 13) -> None:
         pdf = self.pdf
-        pdf.ln(3)
+        # A heading never ends a page: keep room for it and the first lines of its section.
+        if pdf.will_page_break(HEADING_KEEP_MM):
+            pdf.add_page()
+        else:
+            pdf.ln(3)
         pdf.set_font(FONT, "B", size)
         pdf.set_text_color(*BRAND_RGB)
         pdf.multi_cell(0, size * 0.5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -251,7 +256,7 @@ def report_pdf(report: SessionReport, t: Translate, *, font_dir: Path = FONT_DIR
             for m in noted
             if m.note is not None
         ],
-        [32, 20, 20, 20, 88],
+        [28, 24, 26, 32, 70],
     )
     if noted:
         doc.text(
