@@ -172,6 +172,21 @@ async def test_a_whole_session_in_real_browsers(
     await leader.wait_for_url(re.compile(r".*/dashboard#session-\d+$"))
     code = await leader.locator("article.session .code").first.inner_text()
 
+    # The page in Bahasa Indonesia (the header's switch), without script errors.
+    id_ctx = await new_context(browser, requests, **PHONE)
+    id_page = await id_ctx.new_page()
+    page_errors: list[str] = []
+    id_page.on("pageerror", lambda error: page_errors.append(str(error)))
+    await id_page.goto(f"{base}/s/{code}?lang=id")
+    await expect(id_page.get_by_label("Nama Anda")).to_be_visible()
+    await expect(id_page.get_by_text("Saya sudah membaca penjelasan ini")).to_be_visible()
+    await id_page.get_by_label("Nama Anda").fill("Dewi")
+    await id_page.get_by_role("button", name="Lanjut ke pemeriksaan perangkat").click()
+    await expect(id_page.get_by_role("alert")).to_have_text("Centang persetujuan untuk bergabung.")
+    await id_page.screenshot(path=str(SCREENSHOTS / "member-phone-consent-id.png"))
+    assert page_errors == []
+    await id_ctx.close()
+
     # Ani (on a phone) comes early: the session is not open yet, and her page keeps trying.
     ani_ctx = await new_context(browser, requests, **PHONE)
     ani = await ani_ctx.new_page()
@@ -196,6 +211,7 @@ async def test_a_whole_session_in_real_browsers(
     waiting = leader.locator("#waiting-list")
     for name in ("Ani", "Budi", "Citra"):
         await expect(waiting.get_by_text(name, exact=True)).to_be_visible()
+    await leader.screenshot(path=str(SCREENSHOTS / "leader-waiting.png"), full_page=True)
 
     # The counselor admits two and denies one, with a message.
     await leader.get_by_role("button", name="Admit Ani").click()
@@ -271,7 +287,7 @@ async def test_a_whole_session_in_real_browsers(
     await expect(leader.locator("#signals")).to_contain_text("Ani needs to talk to you.")
     await ani.get_by_role("button", name="Raise hand").click()
     await expect(leader.locator("#hands-list")).to_contain_text("Ani")
-    await leader.screenshot(path=str(SCREENSHOTS / "leader-panel.png"))
+    await leader.screenshot(path=str(SCREENSHOTS / "leader-panel.png"), full_page=True)
     await ani.screenshot(path=str(SCREENSHOTS / "room-phone-screen-share.png"))
     await _sleep(0.5)
     assert "Saya sedang sedih" not in await budi.locator("#chat-log").inner_text()

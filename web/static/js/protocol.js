@@ -5,19 +5,19 @@
 
 /**
  * @typedef {"member" | "leader"} Role
- * @typedef {"waiting" | "locked" | "admitted" | "denied" | "removed" | "ended"} Status
+ * @typedef {"waiting" | "locked" | "admitted" | "denied" | "removed" | "ended" | "restarting"} Status
  * @typedef {"all" | "audio_only" | "leader_only"} ReceiveMode
  * @typedef {"audio" | "video" | "screen"} TrackKind
  *
  * @typedef {{protocol: number, participant: string, token: string, resume_token: string,
- *   role: Role, status: Status, title: string}} Entry
+ *   role: Role, status: Status, title: string, ice_servers?: RTCIceServer[]}} Entry
  *
  * @typedef {{id: string, name: string, role: Role, connected: boolean, muted: boolean,
  *   camera: boolean, screen: boolean, hand: boolean, can_share: boolean}} RosterParticipant
  * @typedef {{index: number, count: number, key: string, names: Record<string, string>}} Stage
  *
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string}} WelcomeMessage
- * @typedef {{type: "status", status: Status, message?: string}} StatusMessage
+ * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string}} StatusMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
  *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage}} RosterMessage
@@ -169,6 +169,8 @@ export class LingkarConnection {
     /** @type {Promise<void>} answers to the server's offers, one at a time */
     this._negotiation = Promise.resolve();
     this._reconnecting = false;
+    /** @type {string | null} set by a `restarting` status */
+    this._rejoinToken = null;
   }
 
   /**
@@ -228,6 +230,13 @@ export class LingkarConnection {
   /** @returns {Promise<Entry>} */
   async _resume() {
     const entry = /** @type {Entry} */ (this.entry);
+    if (this._rejoinToken) {
+      // The server restarted: it forgot us; a signed rejoin token puts us back.
+      const rejoined = await post(`/api/sessions/${this.code}/rejoin`, { rejoin_token: this._rejoinToken });
+      this._rejoinToken = null;
+      this.entry = rejoined;
+      return rejoined;
+    }
     const fresh = await post(`/api/sessions/${this.code}/resume`, {
       participant: entry.participant,
       resume_token: entry.resume_token,
@@ -256,7 +265,8 @@ export class LingkarConnection {
     const generation = ++this._generation;
     this._setState(this.state === "reconnecting" ? "reconnecting" : "connecting");
     this.tracks = new Map();
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    // STUN/TURN as the server's settings say (fresh TURN credentials in every entry answer).
+    const pc = new RTCPeerConnection({ iceServers: entry.ice_servers ?? [] });
     this.pc = pc;
     const stream = new MediaStream();
     pc.addTransceiver(this.local.audio ?? "audio", { direction: "sendrecv", streams: [stream] });
@@ -332,6 +342,9 @@ export class LingkarConnection {
         await this._connect();
         return; // the channel's onopen says "connected"
       } catch (err) {
+        if (err instanceof ProtocolError && err.error === "session_not_open" && this.status === "restarting") {
+          continue; // the leader has not come back yet: try again
+        }
         if (err instanceof ProtocolError && (err.status === 401 || err.status === 404 || err.error === "session_not_open")) {
           this._finish("resume_refused");
           return;
@@ -407,6 +420,9 @@ export class LingkarConnection {
         return; // emitted once applied
       case "status":
         this.status = message.status;
+        if (message.status === "restarting" && typeof message.rejoin_token === "string" && message.rejoin_token) {
+          this._rejoinToken = message.rejoin_token;
+        }
         break;
     }
     this._emit(/** @type {keyof ServerMessages} */ (message.type), message);
