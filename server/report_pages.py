@@ -16,6 +16,7 @@ from aiohttp import web
 from server.auth import checked_form, csrf_token, current_counselor, require_counselor
 from server.counselors import Counselor
 from server.dashboard import local_time
+from server.errors import HTTP_STATUS, ErrorId
 from server.keys import DATABASE, SETTINGS
 from server.notes_key import load_or_create_notes_key
 from server.pages import error_page, page_context, render_page
@@ -158,15 +159,22 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _api_error(error: ErrorId, message: str) -> web.Response:
+    # The API's error shape (docs/protocol.md), for the leader's page that fetches the plan.
+    return web.json_response(
+        {"error": error.value, "message": message}, status=HTTP_STATUS[error], headers=PRIVATE
+    )
+
+
 async def plan_json(request: web.Request) -> web.Response:
     counselor = await current_counselor(request)
     if counselor is None:
-        return web.json_response({"error": "login"}, status=401, headers=PRIVATE)
+        return _api_error(ErrorId.UNAUTHORIZED, "log in as the session's counselor")
     session = await get_counselor_session(
         request.app[DATABASE], int(request.match_info["id"]), counselor.id
     )
     if session is None:
-        return web.json_response({"error": "not_found"}, status=404, headers=PRIVATE)
+        return _api_error(ErrorId.NOT_FOUND, "no such session")
     plan = await get_plan(request.app[DATABASE], session.id) or Plan()
     return web.json_response(
         {

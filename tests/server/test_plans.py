@@ -182,4 +182,6 @@ async def test_plan_json_for_the_leader(client: TestClient) -> None:
     empty = await (await client.get("/dashboard/sessions/2/plan.json")).json()
     assert empty["plan"]["topic"] == ""
     assert empty["plan"]["group_size"] is None
-    assert (await client.get("/dashboard/sessions/99/plan.json")).status == 404
+    missing = await client.get("/dashboard/sessions/99/plan.json")
+    assert missing.status == 404
+    assert (await missing.json())["error"] == "not_found"
