@@ -3,6 +3,7 @@
 import { announce, byId, show } from "./dom.js";
 import { loadCatalogue, t } from "./i18n.js";
 import { DeviceCheck } from "./devicecheck.js";
+import { EvaluationForm } from "./evaluation.js";
 import { LocalMedia } from "./media.js";
 import { LingkarConnection, ProtocolError } from "./protocol.js";
 import { Room } from "./room.js";
@@ -145,6 +146,7 @@ async function main() {
     goTo("lobby");
     const currentRoom = new Room(connection, media, { role: "member", name: body.name });
     room = currentRoom;
+    new EvaluationForm(connection);
     byId("btn-leave", HTMLButtonElement).addEventListener("click", () => {
       connection.leave();
       finish("final.left");

@@ -2,6 +2,7 @@
 
 import { byId, show } from "./dom.js";
 import { loadCatalogue, t } from "./i18n.js";
+import { CounselPanel } from "./counsel.js";
 import { DeviceCheck } from "./devicecheck.js";
 import { LeaderPanel } from "./leader.js";
 import { LocalMedia } from "./media.js";
@@ -49,6 +50,7 @@ async function main() {
     const currentRoom = new Room(conn, media, { role: "leader", name: t("room.badge.leader") });
     room = currentRoom;
     new LeaderPanel(conn);
+    new CounselPanel(conn, live.dataset.sessionId ?? "");
     byId("btn-leave", HTMLButtonElement).addEventListener("click", () => {
       conn.leave();
       finish("final.left_leader");

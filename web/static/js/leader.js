@@ -1,26 +1,30 @@
 // The leader's panel: the lobby (admit, deny), the roster and its controls, the hand queue,
-// private signals, the stages, lock and the unmute policy, and ending the session.
+// private signals, the stages (timer, what the stage's preset allows, a checklist ticked here
+// only), the floor and turns, lock and the unmute policy, and ending the session.
 
 import { announce, byId, el, show } from "./dom.js";
 import { language, t } from "./i18n.js";
+import { LocalClock, clock, everySecond, localized } from "./timing.js";
 
 /**
  * @typedef {import("./protocol.js").LingkarConnection} LingkarConnection
  * @typedef {import("./protocol.js").RosterMessage} RosterMessage
  * @typedef {import("./protocol.js").RosterParticipant} RosterParticipant
  * @typedef {import("./protocol.js").WaitingMessage} WaitingMessage
+ * @typedef {import("./protocol.js").Stage} Stage
  */
 
 /**
  * A button with a visible label and, where the label alone is ambiguous, an accessible name
- * that says whom it acts on.
+ * that says whom it acts on. `key` names it across rebuilds of its list, so focus stays on it.
  * @param {string} label
  * @param {() => void} onClick
- * @param {{className?: string, name?: string}} [options]
+ * @param {{className?: string, name?: string, key?: string}} [options]
  */
 function button(label, onClick, options = {}) {
   const node = el("button", { type: "button", class: `button small ${options.className ?? ""}`.trim(), text: label });
   if (options.name) node.setAttribute("aria-label", options.name);
+  if (options.key) node.dataset.key = options.key;
   node.addEventListener("click", onClick);
   return node;
 }
@@ -48,6 +52,23 @@ export class LeaderPanel {
     this.signals = byId("signals", HTMLElement);
     this.members = byId("members-list", HTMLElement);
     this.membersCount = byId("members-count", HTMLElement);
+    this.stageTimer = byId("lead-stage-timer", HTMLElement);
+    this.presetList = byId("lead-preset", HTMLElement);
+    this.checklist = byId("lead-checklist", HTMLElement);
+    this.floorStatus = byId("floor-status", HTMLElement);
+    this.floorLeft = byId("floor-left", HTMLElement);
+    this.floorTime = byId("floor-time", HTMLSelectElement);
+    this.inTurn = byId("btn-in-turn", HTMLButtonElement);
+    this.nextTurn = byId("btn-next-turn", HTMLButtonElement);
+    this.endFloor = byId("btn-end-floor", HTMLButtonElement);
+    this.panel = byId("leader-panel", HTMLElement);
+    this.stageClock = new LocalClock(1);
+    this.floorClock = new LocalClock(-1);
+    /** @type {string | null} the stage whose checklist is shown */
+    this.checklistStage = null;
+    /** Ticks on each stage's checklist, kept in this page only (never sent). */
+    /** @type {Map<string, Set<number>>} */
+    this.ticked = new Map();
     this.locked = false;
     /** @type {Set<string>} ids already announced as waiting */
     this.seenWaiting = new Set();
@@ -67,6 +88,10 @@ export class LeaderPanel {
       const policy = this.policy.value;
       if (policy === "members_may_unmute" || policy === "ask_to_speak") conn.send({ type: "unmute_policy", policy });
     });
+    this.inTurn.addEventListener("click", () => conn.send({ type: "in_turn", seconds: this.floorSeconds() }));
+    this.nextTurn.addEventListener("click", () => conn.send({ type: "next_turn" }));
+    this.endFloor.addEventListener("click", () => conn.send({ type: "end_floor" }));
+    everySecond(() => this.renderClocks());
     byId("btn-end", HTMLButtonElement).addEventListener("click", () => {
       if (window.confirm(t("lead.end.confirm"))) conn.send({ type: "end" });
     });
@@ -84,6 +109,17 @@ export class LeaderPanel {
       }
     });
     conn.on("error", (error) => this.signal(t("lead.signal.error", { message: error.message }), "error"));
+  }
+
+  /** The floor's time chosen in the panel, in seconds (0: no limit). */
+  floorSeconds() {
+    const seconds = Number(this.floorTime.value);
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600 ? seconds : 0;
+  }
+
+  /** @param {string} id */
+  giveFloor(id) {
+    this.conn.send({ type: "give_floor", participant: id, seconds: this.floorSeconds() });
   }
 
   /** @param {boolean} locked */
@@ -145,11 +181,10 @@ export class LeaderPanel {
   /** @param {RosterMessage} roster */
   onRoster(roster) {
     this.roster = roster;
-    const stage = roster.stage;
-    const name = stage.names[language()] ?? stage.names.id ?? stage.key;
-    this.stage.textContent = t("room.stage", { index: stage.index + 1, count: stage.count, name });
-    this.prev.disabled = stage.index <= 0;
-    this.next.disabled = stage.index >= stage.count - 1;
+    // The lists below are rebuilt: keep the keyboard's place on the same control.
+    const active = document.activeElement;
+    const focusKey = active instanceof HTMLElement && this.panel.contains(active) ? active.dataset.key : undefined;
+    this.renderStage(roster.stage);
     this.setLocked(roster.locked, this.lockQueue.checked);
     this.policy.value = roster.policy;
 
@@ -163,13 +198,96 @@ export class LeaderPanel {
         const who = this.nameOf(id);
         return el("li", { class: "person" }, [
           el("span", { class: "person-name", text: who }),
-          button(t("lead.ask_unmute"), () => this.conn.send({ type: "ask_unmute", participant: id }), {
-            className: "primary",
-            name: t("lead.ask_unmute_name", { name: who }),
-          }),
+          el("span", { class: "person-actions" }, [
+            button(t("lead.ask_unmute"), () => this.conn.send({ type: "ask_unmute", participant: id }), {
+              className: "primary",
+              name: t("lead.ask_unmute_name", { name: who }),
+              key: `hand-unmute:${id}`,
+            }),
+            button(t("lead.floor.give"), () => this.giveFloor(id), {
+              name: t("lead.floor.give_name", { name: who }),
+              key: `hand-floor:${id}`,
+            }),
+          ]),
         ]);
       }),
     );
+
+    const floor = roster.floor;
+    this.floorClock.set(floor ? floor.seconds_left : null);
+    this.nextTurn.disabled = !floor;
+    this.endFloor.disabled = !floor;
+    this.renderClocks();
+
+    if (focusKey) {
+      const again = [...this.panel.querySelectorAll("[data-key]")].find((node) => node instanceof HTMLElement && node.dataset.key === focusKey);
+      if (again instanceof HTMLElement) again.focus();
+    }
+  }
+
+  /** @param {Stage | null} stage */
+  renderStage(stage) {
+    if (!stage) {
+      this.stage.textContent = "";
+      this.prev.disabled = true;
+      this.next.disabled = true;
+      this.stageClock.set(null);
+      this.presetList.replaceChildren();
+      this.checklist.replaceChildren();
+      return;
+    }
+    const name = localized(stage.names) || stage.key;
+    this.stage.textContent = t("room.stage", { index: stage.index + 1, count: stage.count, name });
+    this.prev.disabled = stage.index <= 0;
+    this.next.disabled = stage.index >= stage.count - 1;
+    this.stageClock.set(stage.elapsed_seconds);
+    const preset = stage.preset;
+    const lines = [
+      t(preset.policy === "ask_to_speak" ? "lead.preset.mic_ask" : "lead.preset.mic_open"),
+      t(preset.video ? "lead.preset.video_on" : "lead.preset.video_off"),
+      t(preset.chat ? "lead.preset.chat_open" : "lead.preset.chat_closed"),
+      t(preset.share ? "lead.preset.share_all" : "lead.preset.share_allowed"),
+    ];
+    const texts = [...this.presetList.children].map((node) => node.textContent);
+    if (texts.join("\n") !== lines.join("\n")) this.presetList.replaceChildren(...lines.map((line) => el("li", { text: line })));
+    // The checklist is rebuilt only when the stage changes, so ticks and focus stay.
+    const stageKey = `${stage.index}:${stage.key}`;
+    if (this.checklistStage === stageKey) return;
+    this.checklistStage = stageKey;
+    const ticked = this.ticked.get(stageKey) ?? new Set();
+    this.ticked.set(stageKey, ticked);
+    this.checklist.replaceChildren(
+      ...stage.checklist.map((item, index) => {
+        const box = el("input", { type: "checkbox" });
+        box.checked = ticked.has(index);
+        box.addEventListener("change", () => {
+          if (box.checked) ticked.add(index);
+          else ticked.delete(index);
+        });
+        return el("li", {}, [el("label", { class: "check" }, [box, " ", localized(item)])]);
+      }),
+    );
+  }
+
+  /** The stage timer and the floor's countdown, counted on between rosters. */
+  renderClocks() {
+    const stage = this.roster?.stage;
+    const elapsed = this.stageClock.now();
+    if (stage && elapsed !== null) {
+      const text = t("stage.timer", { elapsed: clock(elapsed), total: clock(stage.minutes * 60) });
+      if (this.stageTimer.textContent !== text) this.stageTimer.textContent = text;
+      this.stageTimer.classList.toggle("over", elapsed > stage.minutes * 60);
+    } else {
+      this.stageTimer.textContent = "";
+    }
+    const floor = this.roster?.floor;
+    const holder = floor
+      ? t(floor.in_turn ? "lead.floor.holder_in_turn" : "lead.floor.holder", { name: this.nameOf(floor.participant) })
+      : t("lead.floor.nobody");
+    // Read out when who holds the floor changes; the countdown beside it is a silent timer.
+    if (this.floorStatus.textContent !== holder) this.floorStatus.textContent = holder;
+    const left = floor ? this.floorClock.now() : null;
+    this.floorLeft.textContent = !floor ? "" : left === null ? t("floor.no_limit") : t("floor.left", { time: clock(left) });
   }
 
   /** @param {RosterParticipant} p */
@@ -182,21 +300,27 @@ export class LeaderPanel {
     if (p.screen) states.push(t("room.badge.sharing"));
     if (p.hand) states.push(t("room.badge.hand"));
     if (!p.connected) states.push(t("room.badge.disconnected"));
+    const holds = this.roster?.floor?.participant === p.id;
+    if (holds) states.unshift(t("lead.floor.badge"));
     const named = (/** @type {string} */ key) => t(`${key}_name`, { name: p.name });
-    return el("li", { class: "person member-row", "data-participant": p.id }, [
+    const keyed = (/** @type {string} */ key) => ({ name: named(key), key: `${key}:${p.id}` });
+    return el("li", { class: `person member-row${holds ? " has-floor" : ""}`, "data-participant": p.id }, [
       el("span", { class: "person-name", text: p.name }),
       el("span", { class: "person-state", text: states.join(" · ") }),
       el("span", { class: "person-actions" }, [
-        button(t("lead.mute"), () => send({ type: "mute_member", participant: p.id }), { name: named("lead.mute") }),
-        button(t("lead.ask_unmute"), () => send({ type: "ask_unmute", participant: p.id }), { name: named("lead.ask_unmute") }),
-        button(t("lead.stop_camera"), () => send({ type: "stop_camera", participant: p.id }), { name: named("lead.stop_camera") }),
+        holds
+          ? button(t("lead.floor.end"), () => send({ type: "end_floor" }), { className: "primary", name: t("lead.floor.end"), key: `lead.floor.end:${p.id}` })
+          : button(t("lead.floor.give"), () => this.giveFloor(p.id), { className: "primary", ...keyed("lead.floor.give") }),
+        button(t("lead.mute"), () => send({ type: "mute_member", participant: p.id }), keyed("lead.mute")),
+        button(t("lead.ask_unmute"), () => send({ type: "ask_unmute", participant: p.id }), keyed("lead.ask_unmute")),
+        button(t("lead.stop_camera"), () => send({ type: "stop_camera", participant: p.id }), keyed("lead.stop_camera")),
         p.can_share
-          ? button(t("lead.revoke_share"), () => send({ type: "screen_permission", participant: p.id, allowed: false }), { name: named("lead.revoke_share") })
-          : button(t("lead.allow_share"), () => send({ type: "screen_permission", participant: p.id, allowed: true }), { name: named("lead.allow_share") }),
-        button(t("lead.to_lobby"), () => send({ type: "to_lobby", participant: p.id }), { name: named("lead.to_lobby") }),
+          ? button(t("lead.revoke_share"), () => send({ type: "screen_permission", participant: p.id, allowed: false }), keyed("lead.revoke_share"))
+          : button(t("lead.allow_share"), () => send({ type: "screen_permission", participant: p.id, allowed: true }), keyed("lead.allow_share")),
+        button(t("lead.to_lobby"), () => send({ type: "to_lobby", participant: p.id }), keyed("lead.to_lobby")),
         button(t("lead.remove"), () => {
           if (window.confirm(t("lead.remove.confirm", { name: p.name }))) send({ type: "remove", participant: p.id });
-        }, { className: "danger", name: named("lead.remove") }),
+        }, { className: "danger", ...keyed("lead.remove") }),
       ]),
     ]);
   }

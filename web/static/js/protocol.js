@@ -14,18 +14,25 @@
  *
  * @typedef {{id: string, name: string, role: Role, connected: boolean, muted: boolean,
  *   camera: boolean, screen: boolean, hand: boolean, can_share: boolean}} RosterParticipant
- * @typedef {{index: number, count: number, key: string, names: Record<string, string>}} Stage
+ * @typedef {{policy: "members_may_unmute" | "ask_to_speak", video: boolean, chat: boolean, share: boolean}} Preset
+ * @typedef {{index: number, count: number, key: string, names: Record<string, string>,
+ *   guidance: Record<string, string>, checklist: Record<string, string>[], minutes: number,
+ *   elapsed_seconds: number, preset: Preset}} Stage
+ * @typedef {{participant: string, seconds_left: number | null, in_turn: boolean}} Floor
+ * @typedef {{id: string, name: string, speaking_seconds: number, turns: number, hands: number,
+ *   chats: number, present_seconds: number}} MemberObservation
+ * @typedef {{active: number | null, respects: number | null, serious: number | null}} Ratings
  *
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string}} WelcomeMessage
  * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string}} StatusMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
- *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage}} RosterMessage
+ *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage | null, floor: Floor | null}} RosterMessage
  * @typedef {{type: "waiting", participants: {id: string, name: string, waiting_seconds: number}[],
  *   locked: boolean, queue: boolean}} WaitingMessage
  * @typedef {{type: "you", muted: boolean, muted_by_leader: boolean, camera: boolean,
  *   camera_stopped_by_leader: boolean, screen: boolean, can_share: boolean, can_unmute: boolean,
- *   hand: boolean, receive: ReceiveMode}} YouMessage
+ *   hand: boolean, receive: ReceiveMode, floor: boolean}} YouMessage
  * @typedef {{type: "chat", sender: string, name: string, text: string, to: "all" | "leader", at: number}} ChatMessage
  * @typedef {{type: "talk_request", participant: string, name: string}} TalkRequestMessage
  * @typedef {{type: "unmute_request"}} UnmuteRequestMessage
@@ -34,12 +41,19 @@
  * @typedef {{type: "ping", nonce: number}} PingMessage
  * @typedef {{type: "pong", nonce: number}} PongMessage
  * @typedef {{type: "error", error: string, message: string, ref?: string}} ErrorMessage
+ * @typedef {{type: "observation", members: MemberObservation[]}} ObservationMessage
+ * @typedef {{type: "note_saved", participant: string}} NoteSavedMessage
+ * @typedef {{type: "evaluation", open: boolean, answered: boolean}} EvaluationMessage
+ * @typedef {{type: "evaluation_answer", participant: string | null, name: string | null,
+ *   understanding: string, comfort: string, action: string, rating: number}} EvaluationAnswerMessage
  *
  * @typedef {{
  *   welcome: WelcomeMessage, status: StatusMessage, offer: OfferMessage, roster: RosterMessage,
  *   waiting: WaitingMessage, you: YouMessage, chat: ChatMessage, talk_request: TalkRequestMessage,
  *   unmute_request: UnmuteRequestMessage, unmute_reply: UnmuteReplyMessage, levels: LevelsMessage,
- *   ping: PingMessage, pong: PongMessage, error: ErrorMessage
+ *   ping: PingMessage, pong: PongMessage, error: ErrorMessage,
+ *   observation: ObservationMessage, note_saved: NoteSavedMessage, evaluation: EvaluationMessage,
+ *   evaluation_answer: EvaluationAnswerMessage
  * }} ServerMessages
  *
  * @typedef {{type: "answer", sdp: string} | {type: "ping", nonce: number} | {type: "pong", nonce: number}
@@ -54,6 +68,12 @@
  *   | {type: "ask_unmute", participant: string} | {type: "stop_camera", participant: string}
  *   | {type: "screen_permission", participant: string, allowed: boolean}
  *   | {type: "remove", participant: string} | {type: "stage", direction: "next" | "previous"}
+ *   | {type: "give_floor", participant: string, seconds: number} | {type: "in_turn", seconds: number}
+ *   | {type: "next_turn"} | {type: "end_floor"}
+ *   | {type: "note", participant: string, text: string, ratings: Ratings}
+ *   | {type: "evaluation", open: boolean}
+ *   | {type: "evaluation_answer", understanding: string, comfort: string, action: string,
+ *       rating: number, anonymous: boolean}
  *   | {type: "end"}} ClientMessage
  *
  * @typedef {"connecting" | "connected" | "reconnecting" | "closed"} ConnectionState

@@ -3,13 +3,17 @@
 // `roster` for what is heard and seen.
 
 import { announce, byId, el, show } from "./dom.js";
-import { language, t } from "./i18n.js";
+import { t } from "./i18n.js";
+import { LocalClock, clock, everySecond, localized } from "./timing.js";
 
 /**
  * @typedef {import("./protocol.js").LingkarConnection} LingkarConnection
  * @typedef {import("./protocol.js").RosterMessage} RosterMessage
  * @typedef {import("./protocol.js").YouMessage} YouMessage
  * @typedef {import("./protocol.js").ChatMessage} ChatMessage
+ * @typedef {import("./protocol.js").ErrorMessage} ErrorMessage
+ * @typedef {import("./protocol.js").Stage} Stage
+ * @typedef {import("./protocol.js").Floor} Floor
  * @typedef {import("./media.js").LocalMedia} LocalMedia
  * @typedef {{root: HTMLElement, video: HTMLVideoElement, stream: MediaStream, name: HTMLElement,
  *   badges: HTMLElement, avatar: HTMLElement}} Tile
@@ -17,6 +21,21 @@ import { language, t } from "./i18n.js";
 
 /** How often the page reads its connection's statistics (data used; frames for the tests). */
 const STATS_MS = 1000;
+/** How long a polite "that is not possible now" stays on screen. */
+const NOTICE_MS = 8000;
+/** The server's refusals of what the room sends (`ref:error`, or the error alone), as texts. */
+/** @type {Record<string, string>} */
+const ERROR_TEXTS = {
+  "microphone:not_allowed": "room.error.microphone",
+  "camera:not_allowed": "room.error.camera",
+  "chat:not_allowed": "room.error.chat",
+  "screen:not_allowed": "room.error.screen",
+  "evaluation_answer:not_allowed": "room.error.evaluation_closed",
+  "evaluation_answer:conflict": "room.error.evaluation_done",
+  rate_limited: "room.error.rate_limited",
+};
+/** The messages the room itself sends (the leader's panel reports refusals of its own). */
+const ROOM_MESSAGES = new Set(["microphone", "camera", "screen", "chat", "hand", "talk_request", "unmute_reply"]);
 
 export class Room {
   /**
@@ -68,8 +87,28 @@ export class Room {
     this.receiveSelect = byId("receive-mode", HTMLSelectElement);
     this.dataUsed = byId("data-used", HTMLElement);
     this.unmuteDialog = byId("unmute-dialog", HTMLDialogElement);
+    this.stageTimer = byId("stage-timer", HTMLElement);
+    this.stageGuidance = byId("stage-guidance", HTMLElement);
+    this.floorBanner = byId("floor-banner", HTMLElement);
+    this.floorText = byId("floor-text", HTMLElement);
+    this.floorCountdown = byId("floor-countdown", HTMLElement);
+    this.notice = byId("room-notice", HTMLElement);
+    this.micHint = byId("mic-hint", HTMLElement);
+    this.cameraHint = byId("camera-hint", HTMLElement);
+    this.chatClosed = document.getElementById("chat-closed");
+    /** Time in the current stage, and the floor's time left, counted here between rosters. */
+    this.stageClock = new LocalClock(1);
+    this.floorClock = new LocalClock(-1);
+    /** @type {string | null} who held the floor at the last roster */
+    this.floorHolder = null;
+    /** Whether the stage closed chat to everyone and we switched "Send to" to the counselor. */
+    this.chatForced = false;
+    this.cameraBusy = false;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.noticeTimer = null;
 
     this.bind();
+    everySecond(() => this.renderClocks());
     this.addTile(conn.entry?.participant ?? "me", me.name, true);
   }
 
@@ -115,12 +154,30 @@ export class Room {
       if (!this.unmuteDialog.open) this.unmuteDialog.showModal();
     });
     conn.on("connection", ({ state }) => this.renderState(state));
-    conn.on("error", (error) => {
-      if (error.ref === "microphone" && error.error === "not_allowed") {
-        announce(t("room.state.ask_to_speak"));
-        this.setState(t("room.state.ask_to_speak"));
-      }
-    });
+    conn.on("error", (error) => this.onError(error));
+  }
+
+  /** A polite word when the server refuses something the room sent. @param {ErrorMessage} error */
+  onError(error) {
+    if (!error.ref || !ROOM_MESSAGES.has(error.ref)) return;
+    if (error.ref === "camera" && error.error === "not_allowed" && this.media.video) void this.cameraOffByStage();
+    const key = ERROR_TEXTS[`${error.ref}:${error.error}`] ?? ERROR_TEXTS[error.error] ?? "room.error.other";
+    this.showNotice(t(key));
+  }
+
+  /** @param {string} text */
+  showNotice(text) {
+    this.notice.textContent = text;
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      this.notice.textContent = "";
+      this.noticeTimer = null;
+    }, NOTICE_MS);
+  }
+
+  /** @param {string} id */
+  nameOf(id) {
+    return this.roster?.participants.find((p) => p.id === id)?.name ?? "?";
   }
 
   /** Show the room; called on admission (again after a return from the lobby). */
@@ -217,11 +274,124 @@ export class Room {
       tile.root.setAttribute("aria-label", [self ? t("room.you", { name: p.name }) : p.name, ...badges].join(", "));
     }
     this.grid.dataset.count = String(this.tiles.size);
-    const stage = roster.stage;
-    const stageName = stage.names[language()] ?? stage.names.id ?? stage.key;
-    const stageText = t("room.stage", { index: stage.index + 1, count: stage.count, name: stageName });
-    if (this.stageLabel.textContent !== stageText) this.stageLabel.textContent = stageText;
+    this.renderStage(roster.stage);
+    this.renderFloor(roster.floor);
+    this.renderControls();
+    this.renderState(this.conn.state);
     this.renderScreen();
+  }
+
+  // ---- the stage and the floor ----
+
+  /** @param {Stage | null} stage */
+  renderStage(stage) {
+    show(this.stageTimer, !!stage);
+    show(this.stageGuidance, !!stage);
+    if (!stage) {
+      this.stageLabel.textContent = "";
+      this.stageClock.set(null);
+      return;
+    }
+    const name = localized(stage.names) || stage.key;
+    const stageText = t("room.stage", { index: stage.index + 1, count: stage.count, name });
+    if (this.stageLabel.textContent !== stageText) this.stageLabel.textContent = stageText;
+    const guidance = localized(stage.guidance);
+    if (this.stageGuidance.textContent !== guidance) this.stageGuidance.textContent = guidance;
+    show(this.stageGuidance, !!guidance);
+    this.stageClock.set(stage.elapsed_seconds);
+    this.renderClocks();
+  }
+
+  /** @param {Floor | null} floor */
+  renderFloor(floor) {
+    const holder = floor?.participant ?? null;
+    const mine = holder !== null && holder === this.selfId();
+    show(this.floorBanner, !!floor);
+    this.floorBanner.classList.toggle("mine", mine);
+    let text = "";
+    if (floor) {
+      text = mine ? t("floor.you") : t("floor.other", { name: this.nameOf(floor.participant) });
+      if (floor.in_turn) text += ` · ${t("floor.in_turn")}`;
+    }
+    if (this.floorText.textContent !== text) this.floorText.textContent = text;
+    this.floorClock.set(floor ? floor.seconds_left : null);
+    for (const [id, tile] of this.tiles) tile.root.classList.toggle("has-floor", id === holder);
+    if (holder !== this.floorHolder) announce(floor ? text : t("floor.ended"));
+    this.floorHolder = holder;
+    this.renderClocks();
+  }
+
+  /** The stage timer and the floor's countdown, counted on between rosters. */
+  renderClocks() {
+    const stage = this.roster?.stage;
+    const elapsed = this.stageClock.now();
+    if (stage && elapsed !== null) {
+      const text = t("stage.timer", { elapsed: clock(elapsed), total: clock(stage.minutes * 60) });
+      if (this.stageTimer.textContent !== text) this.stageTimer.textContent = text;
+      this.stageTimer.classList.toggle("over", elapsed > stage.minutes * 60);
+    }
+    if (this.roster?.floor) {
+      const left = this.floorClock.now();
+      this.floorCountdown.textContent = left === null ? t("floor.no_limit") : t("floor.left", { time: clock(left) });
+    }
+  }
+
+  /**
+   * What the member may do now (the stage's preset, the floor, the leader's rules), on the
+   * controls themselves: a control that would be refused is disabled and says why.
+   */
+  renderControls() {
+    const you = this.you;
+    if (!you) return;
+    const member = this.me.role === "member";
+    const preset = member ? this.roster?.stage?.preset ?? null : null;
+    // The microphone: off and not allowed on means disabled, with the reason beside it.
+    const blocked = you.muted && !you.can_unmute;
+    this.micButton.disabled = !this.media.audio || blocked;
+    this.micButton.classList.toggle("invite", you.floor && you.muted);
+    let micHint = "";
+    if (blocked) {
+      const floor = this.roster?.floor;
+      micHint = floor && floor.participant !== this.selfId()
+        ? t("room.hint.floor_other", { name: this.nameOf(floor.participant) })
+        : t("room.hint.ask_to_speak");
+    } else if (you.floor && you.muted) micHint = t("room.hint.floor_yours");
+    setHint(this.micHint, micHint);
+    // The camera: a stage without members' video stops it here too (nothing is sent).
+    const cameraClosed = !!preset && !preset.video;
+    if (cameraClosed && this.media.video) void this.cameraOffByStage();
+    this.camButton.disabled = cameraClosed || this.cameraBusy;
+    setHint(this.cameraHint, cameraClosed ? t("room.hint.camera_closed") : "");
+    // Chat to everyone: closed in some stages; to the counselor it always works.
+    if (this.chatTo instanceof HTMLSelectElement) {
+      const closed = !!preset && !preset.chat;
+      const everyone = this.chatTo.querySelector('option[value="all"]');
+      if (everyone instanceof HTMLOptionElement) everyone.disabled = closed;
+      if (closed && this.chatTo.value === "all") {
+        this.chatTo.value = "leader";
+        this.chatForced = true;
+      } else if (!closed && this.chatForced) {
+        this.chatTo.value = "all";
+        this.chatForced = false;
+      }
+      if (this.chatClosed) show(this.chatClosed, closed);
+    }
+  }
+
+  /** The stage does not allow members' video: stop the camera (it is the member's to turn on again later). */
+  async cameraOffByStage() {
+    if (this.cameraBusy) return;
+    this.cameraBusy = true;
+    try {
+      this.media.stopCamera();
+      await this.conn.setCamera(null);
+      this.conn.send({ type: "camera", on: false });
+    } finally {
+      this.cameraBusy = false;
+      this.camButton.setAttribute("aria-pressed", "false");
+      this.updateSelfVideo();
+      this.renderControls();
+    }
   }
 
   /**
@@ -293,7 +463,6 @@ export class Room {
     this.you = you;
     if (this.media.audio) this.media.audio.enabled = !you.muted;
     this.micButton.setAttribute("aria-pressed", String(!you.muted));
-    this.micButton.disabled = !this.media.audio;
     this.handButton.setAttribute("aria-pressed", String(you.hand));
     show(this.shareButton, you.can_share);
     this.receiveSelect.value = you.receive;
@@ -307,6 +476,7 @@ export class Room {
     this.shareButton.setAttribute("aria-pressed", String(this.sharing));
     if (you.muted_by_leader && !before?.muted_by_leader) announce(t("room.state.muted_by_leader"));
     if (you.camera_stopped_by_leader && !before?.camera_stopped_by_leader) announce(t("room.state.camera_stopped"));
+    this.renderControls();
     this.renderState(this.conn.state);
   }
 
@@ -317,6 +487,7 @@ export class Room {
   }
 
   async toggleCamera() {
+    this.cameraBusy = true;
     this.camButton.disabled = true;
     try {
       if (this.media.video) {
@@ -332,9 +503,11 @@ export class Room {
       announce(t("device.error.camera"));
       console.error(err);
     } finally {
-      this.camButton.disabled = false;
+      this.cameraBusy = false;
       this.camButton.setAttribute("aria-pressed", String(!!this.media.video));
       this.updateSelfVideo();
+      this.renderControls();
+      if (!this.you) this.camButton.disabled = false;
     }
   }
 
@@ -425,7 +598,8 @@ export class Room {
       else if (you.muted) parts.push(t("room.state.muted"));
       if (you.camera_stopped_by_leader) parts.push(t("room.state.camera_stopped"));
       if (you.hand) parts.push(t("room.state.hand"));
-      if (!you.can_unmute) parts.push(t("room.state.ask_to_speak"));
+      // The floor's banner says who speaks now; otherwise the policy may ask members to wait.
+      if (!you.can_unmute && !this.roster?.floor) parts.push(t("room.state.ask_to_speak"));
     }
     this.root.classList.toggle("reconnecting", connection === "reconnecting");
     this.setState(parts.join(" · "));
@@ -474,4 +648,10 @@ function rank(p, selfId) {
   if (p.role === "leader") return 0;
   if (p.id === selfId) return 1;
   return 2;
+}
+
+/** A control's reason, shown beside it (empty: hidden). @param {HTMLElement} node @param {string} text */
+function setHint(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+  show(node, !!text);
 }
