@@ -117,7 +117,7 @@ export class CounselPanel {
       el("label", { for: text.id, text: t("note.text", { name }) }),
       text,
       el("p", { class: "hint", text: t("note.hint") }),
-      el("div", { class: "note-ratings" }, ratingFields),
+      el("fieldset", { class: "note-ratings" }, [el("legend", { text: t("note.ratings", { name }) }), ...ratingFields]),
       el("p", { class: "note-actions" }, [save, " ", status]),
     ]);
     const summary = el("summary", { text: t("note.summary", { name }) });

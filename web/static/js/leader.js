@@ -309,7 +309,7 @@ export class LeaderPanel {
       el("span", { class: "person-state", text: states.join(" · ") }),
       el("span", { class: "person-actions" }, [
         holds
-          ? button(t("lead.floor.end"), () => send({ type: "end_floor" }), { className: "primary", name: t("lead.floor.end"), key: `lead.floor.end:${p.id}` })
+          ? button(t("lead.floor.end"), () => send({ type: "end_floor" }), { className: "primary", ...keyed("lead.floor.end") })
           : button(t("lead.floor.give"), () => this.giveFloor(p.id), { className: "primary", ...keyed("lead.floor.give") }),
         button(t("lead.mute"), () => send({ type: "mute_member", participant: p.id }), keyed("lead.mute")),
         button(t("lead.ask_unmute"), () => send({ type: "ask_unmute", participant: p.id }), keyed("lead.ask_unmute")),
