@@ -209,6 +209,28 @@ async def test_stages_floor_observation_notes_and_evaluation(
         await expect(page.locator("#floor-banner")).to_be_hidden()
     await expect(leader.locator("#floor-status")).to_have_text("Nobody has the floor.")
 
+    # Taking turns, without a time limit: the floor walks through both members, then returns.
+    await leader.get_by_label("Time for each turn").select_option("0")
+    await leader.get_by_role("button", name="Take turns").click()
+    status = leader.locator("#floor-status")
+    await expect(status).to_have_text(re.compile(r"^(Ani|Budi) has the floor \(in turn\)$"))
+    first_turn = (await status.inner_text()).split()[0]
+    second_turn = "Budi" if first_turn == "Ani" else "Ani"
+    pages = {"Ani": ani, "Budi": budi}
+    await expect(pages[second_turn].locator("#floor-text")).to_have_text(
+        f"{first_turn} has the floor · in turn"
+    )
+    await expect(pages[second_turn].locator("#floor-countdown")).to_have_text("no time limit")
+    await leader.get_by_role("button", name="Next turn").click()
+    await expect(status).to_have_text(f"{second_turn} has the floor (in turn)")
+    await expect(pages[second_turn].locator("#floor-text")).to_have_text(
+        re.compile(r"^You have the floor")
+    )
+    await leader.get_by_role("button", name="Next turn").click()
+    await expect(status).to_have_text("Nobody has the floor.")
+    for page in members:
+        await expect(page.locator("#floor-banner")).to_be_hidden()
+
     # A note on Ani, with the three quick ratings; confirmed by the server.
     note = leader.locator("#notes-list li", has_text="Note on Ani")
     await note.locator("summary").click()
