@@ -18,7 +18,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_of_a_running_session(configured_scene: SceneFactory) -> None:
     scene = await configured_scene()
     leader = await scene.leader()
-    member = await scene.member("Ani Wijaya")
+    member = await scene.member("Ani Wijaya", video=True)
     waiting = await scene.member("Budi Santoso")
     leader.send({"type": "admit", "participant": member.id})
     await member.wait_message("status", lambda m: m["status"] == "admitted")

@@ -81,7 +81,7 @@ async def test_sigterm_tells_everyone_and_members_come_back(
         return made
 
     def client(http: Browser, name: str) -> LiveClient:
-        made = LiveClient(http, code, name)  # type: ignore[arg-type]
+        made = LiveClient(http, code, name, video=True)  # type: ignore[arg-type]
         clients.append(made)
         return made
 

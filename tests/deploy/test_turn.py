@@ -109,7 +109,7 @@ async def test_relay_only_member_reaches_the_room_through_coturn(
         return RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY)
 
     monkeypatch.setattr(rtc_clients, "RTCConfiguration", relay_only)
-    relayed = LiveClient(member.http, scene.code, "Ani")
+    relayed = LiveClient(member.http, scene.code, "Ani", video=True)
     scene.clients.append(relayed)
     relayed.entry = entry
     await relayed.connect()
