@@ -8,7 +8,8 @@ and the group-level conclusions and next-session plan, the counselor's record of
 
 It runs in the server (at start, then hourly) and as ``lingkar retention run``. A session's
 data expire when more than ``retention_days`` have passed since it ended: exactly at the limit
-they are still there. Sessions that never ended (still planned or open) are not touched.
+they are still there. Planned sessions are not touched; a session left open (the server stopped
+and its leader never came back) counts as abandoned a day after it opened.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Final
 
 from aiohttp import web
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -39,6 +40,10 @@ from server.settings import Settings, SettingsError
 
 log = logging.getLogger("lingkar.retention")
 
+# A session still "open" this long after it opened was abandoned (the server stopped and its
+# leader never came back): no group-guidance meeting lasts a day. Its data then age from the
+# moment it opened.
+ABANDONED_AFTER: Final = timedelta(days=1)
 # How often the server looks for expired data; an hour late at most is within any promise.
 RETENTION_INTERVAL_S: Final = 3600.0
 PERSONAL_TABLES: Final = (attendance, participation, notes, evaluations)
@@ -94,9 +99,18 @@ async def purge_expired(
             row[0]
             for row in await conn.execute(
                 select(sessions.c.id).where(
-                    sessions.c.status == "ended",
-                    sessions.c.ended_at.is_not(None),
-                    sessions.c.ended_at < cutoff,
+                    or_(
+                        and_(
+                            sessions.c.status == "ended",
+                            sessions.c.ended_at.is_not(None),
+                            sessions.c.ended_at < cutoff,
+                        ),
+                        and_(
+                            sessions.c.status == "open",
+                            sessions.c.opened_at.is_not(None),
+                            sessions.c.opened_at < cutoff - ABANDONED_AFTER,
+                        ),
+                    ),
                     or_(
                         *(exists().where(t.c.session_id == sessions.c.id) for t in PERSONAL_TABLES),
                         exists().where(

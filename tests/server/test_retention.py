@@ -126,9 +126,33 @@ async def test_sessions_that_did_not_end_are_kept(client: TestClient) -> None:
     db = client.app[DATABASE]
     made = await fill_session(client, ended_at=NOW - timedelta(days=90))
     async with db.begin() as conn:
-        await conn.execute(sessions.update().where(sessions.c.id == made.id).values(status="open"))
+        await conn.execute(
+            sessions.update()
+            .where(sessions.c.id == made.id)
+            .values(status="open", opened_at=NOW - timedelta(hours=3), ended_at=None)
+        )
     assert (await purge_expired(db, notes_key(client), 30, NOW)).sessions == 0
     assert (await rows_of(client, made.id))["notes"] == 2
+
+
+@pytest.mark.parametrize(
+    ("opened_ago", "expired"), [(timedelta(days=31), False), (timedelta(days=31, seconds=1), True)]
+)
+async def test_an_abandoned_open_session_expires_a_day_after_the_limit(
+    client: TestClient, opened_ago: timedelta, expired: bool
+) -> None:
+    """A session left open (the server stopped, its leader never came back) is not kept forever."""
+    db = client.app[DATABASE]
+    made = await fill_session(client)
+    async with db.begin() as conn:
+        await conn.execute(
+            sessions.update()
+            .where(sessions.c.id == made.id)
+            .values(status="open", opened_at=NOW - opened_ago, ended_at=None)
+        )
+    result = await purge_expired(db, notes_key(client), 30, NOW)
+    assert result.sessions == (1 if expired else 0)
+    assert ((await rows_of(client, made.id))["notes"] == 0) == expired
 
 
 async def test_the_report_says_when_data_expire(client: TestClient) -> None:
