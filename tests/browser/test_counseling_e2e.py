@@ -63,6 +63,17 @@ async def observed(leader: Page, name: str) -> dict[str, str]:
     return dict(zip(keys, cells, strict=False))
 
 
+async def every_control_named(page: Page) -> None:
+    """No button, field, list box, check box or radio in the room without an accessible name."""
+    snapshot = await page.locator("#room").aria_snapshot()
+    unnamed = re.findall(
+        r"^\s*- (?:button|textbox|combobox|checkbox|radio|spinbutton)(?: \[[^\]]*\])?(?::.*)?$",
+        snapshot,
+        flags=re.MULTILINE,
+    )
+    assert unnamed == [], snapshot
+
+
 async def fits_phone(page: Page) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
 
@@ -255,6 +266,8 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await ani.get_by_label("Answer anonymously").check()
     await ani.get_by_role("heading", name="Closing evaluation").scroll_into_view_if_needed()
     await ani.screenshot(path=str(SCREENSHOTS / "member-phone-evaluation.png"))
+    for page in (leader, ani):
+        await every_control_named(page)
     await fits_phone(ani)
     await ani.get_by_role("button", name="Send my answers").click()
     await expect(ani.locator("#evaluation-thanks")).to_have_text(
