@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp_session
@@ -22,6 +20,7 @@ from multidict import MultiDict, MultiDictProxy
 from yarl import URL
 
 from server.counselors import Counselor, get_counselor
+from server.keyfiles import load_or_create_key
 from server.keys import DATABASE, SETTINGS
 from server.pages import error_page
 from server.settings import SECRET_KEY_BYTES, Settings, SettingsError
@@ -70,30 +69,17 @@ def load_or_create_secret(settings: Settings) -> bytes:
     if given is not None:
         return given
     path = settings.data_dir / SECRET_KEY_FILE
-    try:
-        return _read_secret(path)
-    except FileNotFoundError:
-        pass
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(SECRET_KEY_BYTES)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)  # another process made it first
-    with os.fdopen(fd, "w", encoding="ascii") as file:
-        file.write(key.hex() + "\n")
-    return key
 
+    def decode(text: str) -> bytes:
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) != SECRET_KEY_BYTES:
+            raise SettingsError(f"secret_key: {path} is damaged; delete it to make a new one")
+        return key
 
-def _read_secret(path: Path) -> bytes:
-    text = path.read_text(encoding="ascii", errors="replace").strip()
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        key = b""
-    if len(key) != SECRET_KEY_BYTES:
-        raise SettingsError(f"secret_key: {path} is damaged; delete it to make a new one")
-    return key
+    return load_or_create_key(path, SECRET_KEY_BYTES, bytes.hex, decode)
 
 
 def setup_login_cookies(app: web.Application, settings: Settings) -> None:

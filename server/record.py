@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.observation import Participation
 from server.participant import Participant
@@ -64,6 +64,27 @@ class Recorder:
         await self._queue.join()
         self._task.cancel()
 
+    async def _upsert(
+        self, conn: AsyncConnection, table: Table, participant_id: str, values: dict[str, Any]
+    ) -> None:
+        """One row per session and participant: insert it, or update the one there."""
+        key = (table.c.session_id == self.session_id) & (table.c.participant == participant_id)
+        if (await conn.execute(select(table.c.id).where(key))).first() is None:
+            await conn.execute(
+                insert(table).values(
+                    session_id=self.session_id, participant=participant_id, **values
+                )
+            )
+        else:
+            await conn.execute(update(table).where(key).values(**values))
+
+    async def _close_stage(self, conn: AsyncConnection, when: datetime | None) -> None:
+        await conn.execute(
+            update(stage_log)
+            .where((stage_log.c.session_id == self.session_id) & stage_log.c.ended_at.is_(None))
+            .values(ended_at=when)
+        )
+
     # ---- attendance and stages --------------------------------------------------------------
 
     def person(self, person: Participant, outcome: str) -> None:
@@ -78,19 +99,8 @@ class Recorder:
         }
 
         async def job() -> None:
-            key = (attendance.c.session_id == self.session_id) & (
-                attendance.c.participant == person.id
-            )
             async with self._db.begin() as conn:
-                found = (await conn.execute(select(attendance.c.id).where(key))).first()
-                if found is None:
-                    await conn.execute(
-                        insert(attendance).values(
-                            session_id=self.session_id, participant=person.id, **values
-                        )
-                    )
-                else:
-                    await conn.execute(update(attendance).where(key).values(**values))
+                await self._upsert(conn, attendance, person.id, values)
 
         self._submit(job)
 
@@ -100,13 +110,7 @@ class Recorder:
 
         async def job() -> None:
             async with self._db.begin() as conn:
-                await conn.execute(
-                    update(stage_log)
-                    .where(
-                        (stage_log.c.session_id == self.session_id) & stage_log.c.ended_at.is_(None)
-                    )
-                    .values(ended_at=when)
-                )
+                await self._close_stage(conn, when)
                 await conn.execute(
                     insert(stage_log).values(
                         session_id=self.session_id,
@@ -124,13 +128,7 @@ class Recorder:
 
         async def job() -> None:
             async with self._db.begin() as conn:
-                await conn.execute(
-                    update(stage_log)
-                    .where(
-                        (stage_log.c.session_id == self.session_id) & stage_log.c.ended_at.is_(None)
-                    )
-                    .values(ended_at=when)
-                )
+                await self._close_stage(conn, when)
                 await conn.execute(
                     delete(participation).where(participation.c.session_id == self.session_id)
                 )
@@ -158,22 +156,10 @@ class Recorder:
         now = datetime.now(UTC)
 
         async def job() -> None:
-            key = (notes.c.session_id == self.session_id) & (notes.c.participant == participant_id)
             async with self._db.begin() as conn:
-                found = (await conn.execute(select(notes.c.id).where(key))).first()
-                if found is None:
-                    await conn.execute(
-                        insert(notes).values(
-                            session_id=self.session_id,
-                            participant=participant_id,
-                            sealed=sealed,
-                            updated_at=now,
-                        )
-                    )
-                else:
-                    await conn.execute(
-                        update(notes).where(key).values(sealed=sealed, updated_at=now)
-                    )
+                await self._upsert(
+                    conn, notes, participant_id, {"sealed": sealed, "updated_at": now}
+                )
 
         self._submit(job)
 
