@@ -297,8 +297,9 @@ async def note(session: LiveSession, sender: Participant, msg: p.Note) -> None:
 async def evaluation(session: LiveSession, sender: Participant, msg: p.Evaluation) -> None:
     session.evaluation_open = msg.open
     for person in session.admitted():
-        if not person.is_leader:
-            session.send(person, p.EvaluationState(open=msg.open, answered=person.evaluated))
+        # The leader's own pages (another tab, a reconnection) learn the state too.
+        answered = person.evaluated and not person.is_leader
+        session.send(person, p.EvaluationState(open=msg.open, answered=answered))
 
 
 async def evaluation_answer(
@@ -321,17 +322,16 @@ async def evaluation_answer(
     if session.recorder is not None:
         session.recorder.evaluation(None if who is None else who.id, msg.rating, answers)
     session.send(sender, p.EvaluationState(open=True, answered=True))
+    out = p.EvaluationAnswerOut(
+        participant=None if who is None else who.id,
+        name=None if who is None else who.name,
+        rating=msg.rating,
+        **answers,
+    )
+    session.evaluation_answers.append(out)
     leader = session.leader
     if leader is not None:
-        session.send(
-            leader,
-            p.EvaluationAnswerOut(
-                participant=None if who is None else who.id,
-                name=None if who is None else who.name,
-                rating=msg.rating,
-                **answers,
-            ),
-        )
+        session.send(leader, out)
 
 
 async def end(session: LiveSession, sender: Participant, msg: p.End) -> None:

@@ -46,6 +46,7 @@ async def lead_page(request: web.Request) -> web.Response:
     return render_page(
         request,
         "lead.html",
+        session_id=record.id,
         session_code=record.code,
         session_title=record.title,
         session_status=record.status,

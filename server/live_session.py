@@ -74,6 +74,8 @@ class LiveSession:
         # Writes attendance, stages, participation, notes and evaluations (server/record.py).
         self.recorder: Recorder | None = None
         self.evaluation_open = False
+        # The answers so far, for a leader who reconnects (memory only; stored sealed too).
+        self.evaluation_answers: list[p.EvaluationAnswerOut] = []
         self._tasks: set[asyncio.Task[None]] = set()
         room.on_track_published = self._on_track_published
         room.on_track_unpublished = self._on_track_unpublished
@@ -480,6 +482,9 @@ class LiveSession:
                 self.send(person, p.EvaluationState(open=True, answered=person.evaluated))
         if person.is_leader:
             self.send_waiting()
+            self.send(person, p.EvaluationState(open=self.evaluation_open, answered=False))
+            for answer in self.evaluation_answers:
+                self.send(person, answer)
 
     def greet_admitted(self, person: Participant) -> None:
         """What an admitted person may now see: the chat so far (the roster follows in apply)."""

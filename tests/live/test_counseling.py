@@ -237,3 +237,29 @@ async def test_notes_and_evaluation_are_kept_sealed_and_anonymous_answers_carry_
     ]
     assert all(h["ended_at"] is not None for h in held)
     assert {f["participant"] for f in figures} == {ani.id, budi.id}
+
+
+async def test_a_reconnecting_leader_gets_the_evaluation_state_and_answers_again(
+    scene: Scene,
+) -> None:
+    leader = await scene.leader()
+    (ani,) = await admitted(scene, leader, "Ani")
+    leader.send({"type": "evaluation", "open": True})
+    await ani.wait_message("evaluation", lambda m: m["open"])
+    ani.send(
+        {
+            "type": "evaluation_answer",
+            "understanding": "a",
+            "comfort": "b",
+            "action": "c",
+            "rating": 3,
+            "anonymous": True,
+        }
+    )
+    await leader.wait_message("evaluation_answer")
+    # The leader's page reloads: a new entry, a new connection.
+    again = await scene.leader()
+    state = await again.wait_message("evaluation")
+    assert state == {"type": "evaluation", "open": True, "answered": False}
+    replayed = await again.wait_message("evaluation_answer")
+    assert (replayed["name"], replayed["rating"]) == (None, 3)

@@ -46,6 +46,12 @@ export class CounselPanel {
     conn.on("observation", ({ members }) => this.onObservation(members));
     conn.on("note_saved", ({ participant }) => this.onNoteSaved(participant));
     conn.on("evaluation_answer", (answer) => this.onAnswer(answer));
+    // On every (re)connection the server tells the evaluation's state and replays the answers.
+    conn.on("welcome", () => {
+      this.evalAnswers.replaceChildren();
+      this.evalCount.textContent = "0";
+    });
+    conn.on("evaluation", ({ open }) => this.showEvaluation(open));
     conn.on("error", (error) => {
       if (error.ref !== "note") return;
       for (const form of this.forms.values()) {
@@ -176,10 +182,15 @@ export class CounselPanel {
   /** @param {boolean} open */
   setEvaluation(open) {
     if (!this.conn.send({ type: "evaluation", open })) return;
+    this.showEvaluation(open);
+    (open ? this.evalClose : this.evalOpen).focus();
+  }
+
+  /** @param {boolean} open */
+  showEvaluation(open) {
     this.evalState.textContent = t(open ? "eval.lead.opened" : "eval.lead.closed");
     this.evalOpen.disabled = open;
     this.evalClose.disabled = !open;
-    (open ? this.evalClose : this.evalOpen).focus();
   }
 
   /** @param {EvaluationAnswerMessage} answer */
