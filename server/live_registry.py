@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from rtc import Room, ports
 from server import protocol as p
 from server.connection import keep_alive
+from server.custom_templates import resolve_template
 from server.live_session import LiveSession
 from server.notes_key import load_or_create_notes_key
 from server.participant import Presence
 from server.record import Recorder
 from server.rejoin import RejoinTokens
 from server.sessions import GuidanceSession, set_session_status
-from server.stages import TEMPLATES
+from server.stages import ONLINE
 from server.turn import server_ice_servers
 
 log = logging.getLogger("lingkar.live")
@@ -80,7 +81,15 @@ class LiveSessions:
         live = self._by_code.get(record.code)
         if live is not None:
             return live
-        template = TEMPLATES.get(record.template) or next(iter(TEMPLATES.values()))
+        template = await resolve_template(self._db, record.template, record.counselor_id)
+        live = self._by_code.get(record.code)
+        if live is not None:
+            return live  # opened by a request that came in while the template was read
+        if template is None:
+            # Deleted meanwhile (server/custom_templates.py refuses that while the session is
+            # upcoming): the session still opens, on the online model. No names in the log.
+            log.warning("session %d: its template is gone; the online model is used", record.id)
+            template = ONLINE
         live = LiveSession(
             session_id=record.id,
             code=record.code,
@@ -88,6 +97,9 @@ class LiveSessions:
             stages=template.stages,
             room=Room(self._ice_servers),
         )
+        # The first stage's speaking rule from the start (a custom first stage may be
+        # ask_to_speak; LiveSession starts with members_may_unmute, as both built-ins do).
+        live.policy = live.preset.policy
         if self._notes_key is not None:
             live.recorder = Recorder(self._db, self._notes_key, record.id)
             live.record_stage()

@@ -225,3 +225,29 @@ reports = Table(
     Column("sealed", LargeBinary, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+
+# --- a counselor's own session templates (issue 6) -------------------------------------------
+
+CUSTOM_TEMPLATE_NAME_MAX = 80
+
+# A template a counselor made from a built-in one (server/stages.py). ``stages`` is JSON: the
+# ordered stages with their texts and presets, checked by server/custom_templates.py (shape and
+# sizes) before every write. Sessions refer to one by the key ``custom:<id>``.
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "counselor_id",
+        Integer,
+        ForeignKey("counselors.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", String(CUSTOM_TEMPLATE_NAME_MAX), nullable=False),
+    Column("base", String(TEMPLATE_KEY_MAX), nullable=False),
+    Column("stages", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -8,7 +8,7 @@ code (server/codes.py) and, where one is set, its password.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.codes import generate_code, normalize_code
+from server.custom_templates import custom_id, own_template_keys
 from server.passwords import (
     SESSION_PASSWORD_MIN,
     PasswordError,
@@ -87,10 +88,18 @@ def check_title(title: str) -> str:
     return title
 
 
-def check_template(key: str) -> str:
-    if key not in TEMPLATES:
+def check_template(key: str, own: Collection[str] = ()) -> str:
+    """A built-in template's key, or one of ``own``: the ``custom:<id>`` keys of the
+    counselor's own templates (server/custom_templates.py)."""
+    if key not in TEMPLATES and key not in own:
         raise SessionInputError("template", "template_unknown", "no such session template")
     return key
+
+
+async def _check_own_template(db: AsyncEngine, counselor_id: int, key: str) -> str:
+    # Only a custom key needs the database: whether the template is this counselor's.
+    own = await own_template_keys(db, counselor_id) if custom_id(key) is not None else set()
+    return check_template(key, own)
 
 
 def check_session_password_rules(password: str) -> str:
@@ -139,7 +148,7 @@ async def create_session(
 ) -> GuidanceSession:
     values: dict[str, Any] = {
         "title": check_title(title),
-        "template": check_template(template),
+        "template": await _check_own_template(db, counselor_id, template),
         "scheduled_at": _check_scheduled(scheduled_at),
         "counselor_id": counselor_id,
         "status": "planned",
@@ -219,7 +228,7 @@ async def update_session(
     """Change a counselor's own session; None when it is not theirs (or gone)."""
     values: dict[str, Any] = {
         "title": check_title(title),
-        "template": check_template(template),
+        "template": await _check_own_template(db, counselor_id, template),
         "scheduled_at": _check_scheduled(scheduled_at),
     }
     if password is None:
