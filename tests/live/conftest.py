@@ -66,14 +66,18 @@ async def log_in(http: TestClient, username: str, password: str) -> None:
     assert response.status == 303, await response.text()
 
 
+SceneFactory = Callable[..., Awaitable[Scene]]
+
+
 @pytest.fixture
-async def scene_factory(
-    tmp_path: Path,
-) -> AsyncIterator[Callable[..., Awaitable[Scene]]]:
+async def scene_factory(tmp_path: Path) -> AsyncIterator[SceneFactory]:
+    """``await scene_factory(session_password=None, **settings)``: a real app on loopback with
+    those settings, a counselor logged in, and a session of theirs; all closed afterwards."""
     scenes: list[Scene] = []
 
-    async def make(session_password: str | None = None) -> Scene:
-        app = create_app(Settings(data_dir=tmp_path, host="127.0.0.1"))
+    async def make(session_password: str | None = None, **settings: object) -> Scene:
+        data_dir = tmp_path / f"data{len(scenes)}"
+        app = create_app(Settings(data_dir=data_dir, host="127.0.0.1", **settings))  # type: ignore[arg-type]
         server = TestServer(app, host="127.0.0.1")
         leader_http = TestClient(server)
         await leader_http.start_server()
@@ -97,5 +101,5 @@ async def scene_factory(
 
 
 @pytest.fixture
-async def scene(scene_factory: Callable[..., Awaitable[Scene]]) -> Scene:
+async def scene(scene_factory: SceneFactory) -> Scene:
     return await scene_factory()
