@@ -8,7 +8,16 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import __version__, dashboard, live_pages, login, rejoin, report_pages, signalling
+from server import (
+    __version__,
+    dashboard,
+    live_pages,
+    login,
+    rejoin,
+    report_pages,
+    signalling,
+    template_pages,
+)
 from server.auth import setup_login_cookies
 from server.database import database_context
 from server.health import healthz
@@ -60,6 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/logout", login.logout, name="logout")
     app.router.add_get("/logout", login.logout_get)
     dashboard.add_routes(app)
+    template_pages.add_routes(app)
     report_pages.add_routes(app)
     signalling.add_routes(app)
     rejoin.add_routes(app)

@@ -300,10 +300,10 @@ def check_stages(stages: Sequence[Stage]) -> tuple[Stage, ...]:
     return checked
 
 
-def new_stage_key(stages: Sequence[Stage]) -> str:
-    """A key no stage of ``stages`` has, for a stage the counselor adds."""
-    taken = {stage.key for stage in stages}
-    number = len(stages) + 1
+def new_stage_key(keys: Collection[str]) -> str:
+    """A key none of the stages (their ``keys``) has, for a stage the counselor adds."""
+    taken = set(keys)
+    number = len(taken) + 1
     while f"stage_{number}" in taken:
         number += 1
     return f"stage_{number}"

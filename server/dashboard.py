@@ -5,6 +5,7 @@ and each session's join link and QR code. Login required; another counselor's se
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from multidict import MultiDictProxy
 
 from server.auth import checked_form, csrf_token, require_counselor
 from server.counselors import Counselor
+from server.custom_templates import CustomTemplate, list_templates, template_choices
 from server.keys import DATABASE, SETTINGS
 from server.pages import render_page
 from server.plans import Plan, get_plan, parse_plan_form, plan_form_values, plan_values, save_plan
@@ -58,12 +60,16 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 class SessionView:
     session: GuidanceSession
     join_url: str
+    # The name of the counselor's own template the session uses (server/custom_templates.py).
+    custom_name: str | None = None
 
     @property
     def scheduled(self) -> str:
         return local_time(self.session.scheduled_at)
 
     def template_name(self, language: str) -> str:
+        if self.custom_name is not None:
+            return self.custom_name
         template = TEMPLATES.get(self.session.template)
         return self.session.template if template is None else template.name(language)
 
@@ -86,13 +92,16 @@ class ParsedForm:
     plan: Plan
 
 
-def parse_session_form(form: MultiDictProxy[str]) -> tuple[ParsedForm | None, dict[str, str]]:
-    """The validated fields, or None and the error message key of each bad field."""
+def parse_session_form(
+    form: MultiDictProxy[str], own_templates: Collection[str] = ()
+) -> tuple[ParsedForm | None, dict[str, str]]:
+    """The validated fields, or None and the error message key of each bad field.
+    ``own_templates``: the ``custom:<id>`` keys of the counselor's own templates."""
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     checks = (
         ("title", check_title, form.get("title", "")),
-        ("template", check_template, form.get("template", "")),
+        ("template", lambda key: check_template(key, own_templates), form.get("template", "")),
         ("scheduled_at", parse_scheduled_at, form.get("scheduled_at", "")),
     )
     for name, check, raw in checks:
@@ -142,11 +151,17 @@ async def _render_dashboard(
     status: int = 200,
 ) -> web.Response:
     own = await list_counselor_sessions(request.app[DATABASE], counselor.id)
+    own_templates = await list_templates(request.app[DATABASE], counselor.id)
+    names = {t.key: t.name for t in own_templates}
     groups = [
         (
             status_key,
             label,
-            [SessionView(s, join_url(request, s.code)) for s in own if s.status == status_key],
+            [
+                SessionView(s, join_url(request, s.code), names.get(s.template))
+                for s in own
+                if s.status == status_key
+            ],
         )
         for status_key, label in GROUPS
     ]
@@ -157,7 +172,7 @@ async def _render_dashboard(
         csrf=await csrf_token(request),
         groups=groups,
         has_sessions=bool(own),
-        templates=list(TEMPLATES.values()),
+        templates=template_choices(own_templates),
         values=values or SessionFormValues(),
         errors=errors or {},
         **_plan_choices(),
@@ -174,7 +189,7 @@ async def dashboard(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
     form = await checked_form(request)
-    parsed, errors = parse_session_form(form)
+    parsed, errors = parse_session_form(form, await _own_template_keys(request, counselor.id))
     if parsed is None:
         return await _render_dashboard(
             request, counselor, values=_values(form), errors=errors, status=400
@@ -190,6 +205,14 @@ async def create(request: web.Request) -> web.Response:
     if not parsed.plan.is_empty:
         await save_plan(request.app[DATABASE], created.id, parsed.plan)
     raise web.HTTPSeeOther(location=f"/dashboard#session-{created.id}")
+
+
+async def _own_templates(request: web.Request, counselor_id: int) -> list[CustomTemplate]:
+    return await list_templates(request.app[DATABASE], counselor_id)
+
+
+async def _own_template_keys(request: web.Request, counselor_id: int) -> set[str]:
+    return {t.key for t in await _own_templates(request, counselor_id)}
 
 
 async def _own_session(request: web.Request, counselor: Counselor) -> GuidanceSession:
@@ -214,7 +237,7 @@ async def _render_edit(
         "session_edit.html",
         csrf=await csrf_token(request),
         session=session,
-        templates=list(TEMPLATES.values()),
+        templates=template_choices(await _own_templates(request, session.counselor_id)),
         values=values,
         errors=errors,
         **_plan_choices(),
@@ -240,7 +263,7 @@ async def edit_submit(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
     session = await _own_session(request, counselor)
     form = await checked_form(request)
-    parsed, errors = parse_session_form(form)
+    parsed, errors = parse_session_form(form, await _own_template_keys(request, counselor.id))
     if parsed is None:
         return await _render_edit(request, session, _values(form), errors, 400)
     password: str | Keep | None = Keep.KEEP

@@ -219,9 +219,8 @@ async def test_create_refuses_an_unknown_base_and_too_many(db: AsyncEngine) -> N
 
 
 def test_a_new_stage_key_is_free() -> None:
-    stages = [stage("stage_2"), stage("stage_3")]
-    assert new_stage_key(stages) == "stage_4"
-    assert new_stage_key([stage("a")]) == "stage_2"
+    assert new_stage_key(["stage_2", "stage_3"]) == "stage_4"
+    assert new_stage_key(["a"]) == "stage_2"
 
 
 async def test_another_counselors_template_is_missing_and_unusable(db: AsyncEngine) -> None:
