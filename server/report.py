@@ -17,6 +17,7 @@ from typing import Any, Final
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.custom_templates import resolve_template
 from server.plans import Plan, get_plan
 from server.schema import (
     PLAN_TEXT_MAX,
@@ -29,7 +30,7 @@ from server.schema import (
 )
 from server.sealing import SealError, seal, unseal
 from server.sessions import GuidanceSession
-from server.stages import TEMPLATES
+from server.stages import Template
 
 log = logging.getLogger("lingkar.report")
 
@@ -188,13 +189,12 @@ def expiry(session: GuidanceSession, retention_days: int) -> datetime | None:
     return session.ended_at + timedelta(days=retention_days)
 
 
-def _stage_name(template_key: str, stage_key: str, language: str) -> str:
-    template = TEMPLATES.get(template_key)
+def _stage_name(template: Template | None, stage_key: str, language: str) -> str:
     if template is not None:
         for stage in template.stages:
             if stage.key == stage_key:
                 return stage.name(language)
-    # A stage of a template that changed since: its key is all there is.
+    # A stage of a template that changed or was deleted since: its key is all there is.
     return stage_key
 
 
@@ -258,6 +258,8 @@ async def load_report(
     now: datetime | None = None,
 ) -> SessionReport:
     sid = session.id
+    # A built-in or the counselor's own template (server/custom_templates.py), as it is now.
+    template = await resolve_template(db, session.template, session.counselor_id)
     async with db.connect() as conn:
         plan = await get_plan(conn, sid)
         people = (
@@ -378,18 +380,14 @@ async def load_report(
         averages[name] = round(fmean(given), 2) if given else None
     return SessionReport(
         session=session,
-        template_name=(
-            TEMPLATES[session.template].name(language)
-            if session.template in TEMPLATES
-            else session.template
-        ),
+        template_name=session.template if template is None else template.name(language),
         plan=plan or Plan(),
         members=members,
         stages=[
             StageHeld(
                 row["position"],
                 row["stage_key"],
-                _stage_name(session.template, row["stage_key"], language),
+                _stage_name(template, row["stage_key"], language),
                 row["started_at"],
                 row["ended_at"],
             )

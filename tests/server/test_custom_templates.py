@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.counselors import create_counselor, remove_counselor
@@ -36,7 +37,8 @@ from server.custom_templates import (
 )
 from server.database import open_database
 from server.keys import DATABASE, LIVE_SESSIONS
-from server.schema import CUSTOM_TEMPLATE_NAME_MAX, templates
+from server.report import load_report
+from server.schema import CUSTOM_TEMPLATE_NAME_MAX, stage_log, templates
 from server.sessions import (
     SessionInputError,
     create_session,
@@ -58,6 +60,7 @@ async def db(tmp_path: Path) -> Any:
 
 
 ANI, BUDI = 1, 2
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def stage(key: str = "talk", **changes: Any) -> Stage:
@@ -313,3 +316,20 @@ async def test_a_template_gone_meanwhile_falls_back_to_the_online_model(
     assert f"session {record.id}:" in caplog.text
     assert "Rahasia" not in caplog.text
     assert "Topik pribadi" not in caplog.text
+
+
+async def test_the_report_names_a_custom_templates_stages(db: AsyncEngine) -> None:
+    made = await create_template(db, ANI, base="online", name="Karier")
+    renamed = replace(made.stages[0], title=Text("Pemanasan", "Warm-up"))
+    await update_template(db, made.id, ANI, name="Karier", stages=[renamed, stage("talk")])
+    session = await create_session(db, ANI, title="Sesi karier", template=made.key)
+    async with db.begin() as conn:
+        for position, key in enumerate(("pre_preparation", "talk", "gone")):
+            await conn.execute(
+                insert(stage_log).values(
+                    session_id=session.id, position=position, stage_key=key, started_at=NOW
+                )
+            )
+    report = await load_report(db, b"k" * 32, session, "en", retention_days=30)
+    assert report.template_name == "Karier"
+    assert [s.name for s in report.stages] == ["Warm-up", "Sharing", "gone"]
