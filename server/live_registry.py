@@ -97,9 +97,6 @@ class LiveSessions:
             stages=template.stages,
             room=Room(self._ice_servers),
         )
-        # The first stage's speaking rule from the start (a custom first stage may be
-        # ask_to_speak; LiveSession starts with members_may_unmute, as both built-ins do).
-        live.policy = live.preset.policy
         if self._notes_key is not None:
             live.recorder = Recorder(self._db, self._notes_key, record.id)
             live.record_stage()

@@ -67,7 +67,7 @@ class LiveSession:
         self.participants: dict[str, Participant] = {}
         self.locked = False
         self.queue_while_locked = False
-        self.policy: Policy = "members_may_unmute"
+        self.policy: Policy = self.preset.policy
         self.chat: deque[ChatLine] = deque(maxlen=CHAT_HISTORY_MESSAGES)
         self.ended = False
         self.on_end: Callable[[LiveSession], None] | None = None
