@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rtc import SelfTestError
 from rtc.ports import PortRangeError
 from server import __version__
 from server.counselor_cli import add_counselor_commands, run_counselor_command
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_server(settings))
         except KeyboardInterrupt:
             pass
-        except (OSError, SettingsError, PortRangeError) as exc:
+        except (OSError, SettingsError, PortRangeError, SelfTestError) as exc:
             print(f"lingkar: cannot start: {exc}", file=sys.stderr)
             return 1
         return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from rtc import self_test
 from server.addresses import lan_ipv4_addresses
 from server.app import create_app
 from server.counselors import count_counselors
@@ -80,6 +81,9 @@ def bound_port(site: web.TCPSite, asked: int) -> int:
 
 
 async def run_server(settings: Settings) -> None:
+    # The forwarding core relies on private aiortc internals: push a few frames through its
+    # hooks on loopback before serving anyone, and refuse to start if they no longer work.
+    await self_test()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Made on the first start, so a backup of the data directory holds it from day one.
     load_or_create_notes_key(settings)
