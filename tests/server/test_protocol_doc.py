@@ -49,3 +49,21 @@ def test_every_client_example_in_the_doc_parses() -> None:
 
 def test_protocol_version_in_the_doc() -> None:
     assert f"version {protocol.PROTOCOL_VERSION}" in DOC.splitlines()[0]
+
+
+def _js_typedef(name: str) -> str:
+    """The body of one ``@typedef {...} Name`` in web/static/js/protocol.js."""
+    js = (ROOT / "web" / "static" / "js" / "protocol.js").read_text(encoding="utf-8")
+    match = re.search(r"@typedef \{((?:(?!@typedef).)*?)\} " + name + r"\n", js, flags=re.DOTALL)
+    assert match is not None, f"protocol.js has no typedef {name}"
+    return match.group(1)
+
+
+def test_the_browser_client_names_the_same_messages() -> None:
+    """web/static/js/protocol.js mirrors the protocol: every message each way, no other."""
+    server_side = set(
+        re.findall(r"\b([a-z_]+): [A-Z][A-Za-z]+Message\b", _js_typedef("ServerMessages"))
+    )
+    client_side = set(re.findall(r'type: "([a-z_]+)"', _js_typedef("ClientMessage")))
+    assert server_side == protocol.server_types()
+    assert client_side == protocol.client_types()
