@@ -51,12 +51,17 @@ async def _get(q: Any) -> Any:
 
 def server_main(mode: str, inbox: Any, outboxes: dict[str, Any], results: Any) -> None:
     profile_to = os.environ.get("BENCH_PROFILE")  # e.g. /tmp/server.prof: where CPU goes
+    pid_file = os.environ.get("BENCH_SERVER_PID")  # for `perf record -p` (native code, kernel)
+    if pid_file:
+        with open(pid_file, "w") as f:
+            f.write(str(os.getpid()))
     if not profile_to:
         asyncio.run(_server(mode, inbox, outboxes, results))
         return
     import cProfile
 
-    with cProfile.Profile() as profiler:
+    # CPU time, not wall time: a sendto that wakes a subscriber process may be preempted by it.
+    with cProfile.Profile(time.process_time) as profiler:
         asyncio.run(_server(mode, inbox, outboxes, results))
     profiler.dump_stats(f"{profile_to}.{mode}")
 

@@ -105,6 +105,14 @@ class KeyframeThrottle:
         """Record that a keyframe is needed."""
         self._pending = True
 
+    def quiet(self, now: float) -> bool:
+        """Whether :meth:`due` is certainly False now, whatever ``waiting`` (and changes nothing).
+
+        Lets the packet path skip working out ``waiting`` on most packets.
+        """
+        elapsed = now - self._last_sent
+        return elapsed < self.min_interval and elapsed < self.retry_interval
+
     def due(self, now: float, *, waiting: bool) -> bool:
         """Whether to send a PLI now. ``waiting``: some subscriber is still gated."""
         if not self._pending and waiting and now - self._last_sent >= self.retry_interval:

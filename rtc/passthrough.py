@@ -204,39 +204,60 @@ def enlarge_socket_buffers(pc: Any, size: int = SOCKET_BUFFER_BYTES) -> None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
+_CONNECTED = DtlsState.CONNECTED
+
+
 class Wire:
     """The lean send path of one subscriber's DTLS transport: protect and send, no coroutines.
 
     aiortc's own path (RTCDtlsTransport._send_rtp -> RTCIceTransport -> aioice) is four
     awaited coroutines per packet; here a packet costs one SRTP protect and one sendto.
     Falls back to aiortc's path when the selected ICE pair is not a plain UDP socket (TURN).
+
+    The nominated pair's protocol and remote address are looked up again only when aioice
+    nominates another pair (per packet, only an identity check), so the per-leg cost of a
+    packet is the protect, the sendto and a few attribute reads.
     """
 
     def __init__(self, dtls: Any) -> None:
         self._dtls = dtls
-        self._connection = dtls.transport._connection
+        # aioice mutates this dict in place (nominate, clear on close), never replaces it.
+        self._nominated: dict[int, Any] = dtls.transport._connection._nominated
+        self._pair: Any = None
+        self._protocol: Any = None
+        self._remote_addr: Any = None
+
+    def _udp(self) -> Any:
+        """The nominated pair's STUN protocol when it is a plain UDP socket, else None."""
+        pair = self._nominated.get(1)
+        if pair is not self._pair:
+            self._pair = pair
+            if pair is not None and type(pair.protocol) is StunProtocol:
+                self._protocol = pair.protocol
+                self._remote_addr = pair.remote_addr
+            else:
+                self._protocol = None
+        return self._protocol
 
     def usable(self) -> bool:
         return bool(self._dtls._state == DtlsState.CONNECTED)
 
     def buffered(self) -> int:
         """Bytes waiting in the socket's user-space buffer (0 when the kernel keeps up)."""
-        pair = self._connection._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
+        pair = self._nominated.get(1)
+        if pair is None:
             return 0
-        return int(pair.protocol.transport.get_write_buffer_size())
+        transport = pair.protocol.transport
+        if transport is None:
+            return 0
+        return int(transport.get_write_buffer_size())
 
     async def send(self, data: bytes) -> bool:
         """Protect and send one RTP packet; False if it could not be sent."""
-        if self._dtls._state != DtlsState.CONNECTED:
-            return False
-        pair = self._connection._nominated.get(1)
-        if pair is None:
-            return False
-        protocol = pair.protocol
-        if type(protocol) is StunProtocol and protocol.transport is not None:
-            protocol.transport.sendto(self._dtls._tx_srtp.protect(data), pair.remote_addr)
+        if self.send_now(data):
             return True
+        if self._dtls._state != DtlsState.CONNECTED or self._nominated.get(1) is None:
+            return False
         try:
             await self._dtls._send_rtp(data)
         except ConnectionError:
@@ -245,13 +266,14 @@ class Wire:
 
     def send_now(self, data: bytes) -> bool:
         """The synchronous fast path only; False when the slow path would be needed."""
-        if self._dtls._state != DtlsState.CONNECTED:
+        dtls = self._dtls
+        if dtls._state is not _CONNECTED:
             return False
-        pair = self._connection._nominated.get(1)
-        if pair is None:
+        protocol = self._udp()
+        if protocol is None:
             return False
-        protocol = pair.protocol
-        if type(protocol) is StunProtocol and protocol.transport is not None:
-            protocol.transport.sendto(self._dtls._tx_srtp.protect(data), pair.remote_addr)
-            return True
-        return False
+        transport = protocol.transport
+        if transport is None:
+            return False
+        transport.sendto(dtls._tx_srtp.protect(data), self._remote_addr)
+        return True
