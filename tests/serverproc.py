@@ -68,3 +68,19 @@ def start_server(data_dir: Path, *extra: str) -> ServerProcess:
             process.kill()
             raise RuntimeError("lingkar serve did not start:\n" + "".join(output))
     return ServerProcess(process, url[0], output)
+
+
+def add_counselor(data_dir: Path, username: str, display_name: str, password: str) -> None:
+    """``lingkar counselor add`` against a server's data directory, as an administrator would."""
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "server.cli", "counselor", "add", username),
+            *("--display-name", display_name, "--password-stdin", "--data-dir", str(data_dir)),
+        ],
+        input=password + "\n",
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )

@@ -12,10 +12,8 @@ name. No page asks another origin anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.test_session_e2e import (
@@ -32,21 +30,9 @@ from tests.browser.test_session_e2e import (
     join_as,
     new_context,
 )
-from tests.serverproc import ServerProcess, start_server
+from tests.serverproc import ServerProcess
 
 ACTIVITY_GUIDANCE = "Listen, raise your hand to speak, and respond in turn."
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("counseling")
-
-
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[ServerProcess]:
-    process = start_server(data_dir)
-    yield process
-    process.stop()
 
 
 def seconds(text: str) -> int:

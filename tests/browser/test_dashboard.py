@@ -4,55 +4,20 @@ in from a phone, creates a session and finds its code, link and QR code on the d
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Browser, expect
 
 from server.codes import ALPHABET
-from tests.serverproc import ServerProcess, start_server
+from tests import serverproc
+from tests.serverproc import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "kata sandi guru bk"
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[ServerProcess]:
-    process = start_server(data_dir)
-    yield process
-    process.stop()
-
-
 def add_counselor(data_dir: Path, username: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "counselor",
-            "add",
-            username,
-            "--display-name",
-            "Bu Ani",
-            "--password-stdin",
-            "--data-dir",
-            str(data_dir),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    serverproc.add_counselor(data_dir, username, "Bu Ani", PASSWORD)
 
 
 async def test_login_create_session_and_see_code_and_qr_on_a_phone(

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from tests import serverproc
 from tests.conftest import CHROMIUM_ARGS
-from tests.serverproc import ServerProcess, start_server
+from tests.serverproc import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -30,18 +29,6 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touc
 LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 # getDisplayMedia without a picker, headless: the fake UI flag alone picks a fake screen.
 SCREEN_ARGS = ["--auto-select-desktop-capture-source=Entire screen"]
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[ServerProcess]:
-    process = start_server(data_dir)
-    yield process
-    process.stop()
 
 
 @pytest.fixture
@@ -57,18 +44,7 @@ async def media_browser(chromium_path: Path) -> AsyncIterator[Browser]:
 
 
 def add_counselor(data_dir: Path, username: str) -> None:
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "server.cli", "counselor", "add", username),
-            *("--display-name", "Bu Sari", "--password-stdin", "--data-dir", str(data_dir)),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    serverproc.add_counselor(data_dir, username, "Bu Sari", PASSWORD)
 
 
 async def eventually(
