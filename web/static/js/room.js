@@ -4,13 +4,13 @@
 
 import { announce, byId, el, show } from "./dom.js";
 import { t } from "./i18n.js";
+import { ChatPanel } from "./chat.js";
 import { LocalClock, clock, everySecond, localized } from "./timing.js";
 
 /**
  * @typedef {import("./protocol.js").LingkarConnection} LingkarConnection
  * @typedef {import("./protocol.js").RosterMessage} RosterMessage
  * @typedef {import("./protocol.js").YouMessage} YouMessage
- * @typedef {import("./protocol.js").ChatMessage} ChatMessage
  * @typedef {import("./protocol.js").ErrorMessage} ErrorMessage
  * @typedef {import("./protocol.js").Stage} Stage
  * @typedef {import("./protocol.js").Floor} Floor
@@ -57,7 +57,6 @@ export class Room {
     this.remote = new Map();
     this.wantMicrophone = true;
     this.sharing = false;
-    this.unread = 0;
     /** @type {string | null} */
     this.screenMid = null;
     /** @type {MediaStreamTrack | null} */
@@ -76,14 +75,8 @@ export class Room {
     this.camButton = byId("btn-camera", HTMLButtonElement);
     this.shareButton = byId("btn-share", HTMLButtonElement);
     this.handButton = byId("btn-hand", HTMLButtonElement);
-    this.chatButton = byId("btn-chat", HTMLButtonElement);
     this.talkButton = document.getElementById("btn-talk");
     this.leaveButton = byId("btn-leave", HTMLButtonElement);
-    this.chatPanel = byId("chat-panel", HTMLElement);
-    this.chatLog = byId("chat-log", HTMLElement);
-    this.chatForm = byId("chat-form", HTMLFormElement);
-    this.chatText = byId("chat-text", HTMLInputElement);
-    this.chatTo = document.getElementById("chat-to");
     this.receiveSelect = byId("receive-mode", HTMLSelectElement);
     this.dataUsed = byId("data-used", HTMLElement);
     this.unmuteDialog = byId("unmute-dialog", HTMLDialogElement);
@@ -95,14 +88,12 @@ export class Room {
     this.notice = byId("room-notice", HTMLElement);
     this.micHint = byId("mic-hint", HTMLElement);
     this.cameraHint = byId("camera-hint", HTMLElement);
-    this.chatClosed = document.getElementById("chat-closed");
     /** Time in the current stage, and the floor's time left, counted here between rosters. */
     this.stageClock = new LocalClock(1);
     this.floorClock = new LocalClock(-1);
     /** @type {string | null} who held the floor at the last roster */
     this.floorHolder = null;
-    /** Whether the stage closed chat to everyone and we switched "Send to" to the counselor. */
-    this.chatForced = false;
+    this.chat = new ChatPanel(conn, () => this.selfId());
     this.cameraBusy = false;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.noticeTimer = null;
@@ -120,18 +111,10 @@ export class Room {
     this.handButton.addEventListener("click", () => {
       conn.send({ type: "hand", raised: !(this.you?.hand ?? false) });
     });
-    this.chatButton.addEventListener("click", () => this.toggleChat());
     this.talkButton?.addEventListener("click", () => {
       conn.send({ type: "talk_request" });
       announce(t("room.talk.sent"));
-      this.addChatLine(null, t("room.talk.sent"), "system");
-    });
-    this.chatForm.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const text = this.chatText.value.trim();
-      if (!text) return;
-      const to = this.chatTo instanceof HTMLSelectElement && this.chatTo.value === "leader" ? "leader" : "all";
-      if (conn.send({ type: "chat", text: text.slice(0, 1000), to })) this.chatText.value = "";
+      this.chat.addLine(null, t("room.talk.sent"), "system");
     });
     this.receiveSelect.addEventListener("change", () => {
       const mode = this.receiveSelect.value;
@@ -149,7 +132,6 @@ export class Room {
     conn.on("levels", ({ speaking }) => {
       for (const [id, tile] of this.tiles) tile.root.classList.toggle("speaking", speaking.includes(id));
     });
-    conn.on("chat", (line) => this.onChat(line));
     conn.on("unmute_request", () => {
       if (!this.unmuteDialog.open) this.unmuteDialog.showModal();
     });
@@ -363,19 +345,7 @@ export class Room {
     this.camButton.disabled = cameraClosed || this.cameraBusy;
     setHint(this.cameraHint, cameraClosed ? t("room.hint.camera_closed") : "");
     // Chat to everyone: closed in some stages; to the counselor it always works.
-    if (this.chatTo instanceof HTMLSelectElement) {
-      const closed = !!preset && !preset.chat;
-      const everyone = this.chatTo.querySelector('option[value="all"]');
-      if (everyone instanceof HTMLOptionElement) everyone.disabled = closed;
-      if (closed && this.chatTo.value === "all") {
-        this.chatTo.value = "leader";
-        this.chatForced = true;
-      } else if (!closed && this.chatForced) {
-        this.chatTo.value = "all";
-        this.chatForced = false;
-      }
-      if (this.chatClosed) show(this.chatClosed, closed);
-    }
+    this.chat.setClosed(!!preset && !preset.chat);
   }
 
   /** The stage does not allow members' video: stop the camera (it is the member's to turn on again later). */
@@ -542,37 +512,6 @@ export class Room {
     this.conn.send({ type: "screen", on: false });
     this.shareButton.setAttribute("aria-pressed", "false");
     this.renderScreen();
-  }
-
-  toggleChat() {
-    const open = this.chatPanel.hidden;
-    show(this.chatPanel, open);
-    this.chatButton.setAttribute("aria-expanded", String(open));
-    if (open) {
-      this.unread = 0;
-      this.chatButton.removeAttribute("data-unread");
-      this.chatText.focus();
-    }
-  }
-
-  /** @param {ChatMessage} line */
-  onChat(line) {
-    this.addChatLine(line.name, line.text, line.to === "leader" ? "private" : "all");
-    if (this.chatPanel.hidden && line.sender !== this.selfId()) {
-      this.unread += 1;
-      this.chatButton.dataset.unread = String(this.unread);
-    }
-  }
-
-  /** @param {string | null} name @param {string} text @param {"all" | "private" | "system"} kind */
-  addChatLine(name, text, kind) {
-    const item = el("li", { class: `chat-line ${kind}` }, [
-      name ? el("strong", { text: name }) : null,
-      kind === "private" ? el("span", { class: "private-tag", text: t("chat.private") }) : null,
-      el("span", { class: "chat-text", text }),
-    ]);
-    this.chatLog.append(item);
-    item.scrollIntoView({ block: "nearest" });
   }
 
   /** @param {boolean} accept */
