@@ -60,6 +60,8 @@ def test_dockerfile_ports_volume_and_user() -> None:
         assert folder in copied
         assert (ROOT / folder).is_dir()
     assert {"pyproject.toml", "README.md"} <= set(shlex.split(_instructions(parser, "COPY")[0]))
+    # The PDF report's font (server/report_pdf.py) is in the image.
+    assert any("fonts-dejavu-core" in run for run in _instructions(parser, "RUN"))
 
 
 def test_compose_runs_lingkar_and_coturn_on_the_defaults() -> None:
