@@ -47,6 +47,20 @@ def free_port(kind: socket.SocketKind = socket.SOCK_DGRAM) -> int:
         return port
 
 
+def free_listening_port() -> int:
+    """A port free for UDP and TCP alike: coturn listens on both with one number (a port free
+    for UDP only once left coturn retrying its TCP bind, never serving)."""
+    for _ in range(200):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no port free for both UDP and TCP")
+
+
 def free_udp_range(host: str, size: int) -> tuple[int, int]:
     """``size`` consecutive UDP ports free on ``host`` now (start found by trying)."""
     for _ in range(200):
@@ -82,7 +96,7 @@ def non_loopback_ipv4() -> str:
 def running_coturn(workdir: Path, secret: str) -> Iterator[Coturn]:
     binary = require_turnserver()
     relay_ip = non_loopback_ipv4()
-    port = free_port()
+    port = free_listening_port()
     relay_ports = free_udp_range(relay_ip, 20)
     log = workdir / "turn.log"
     conf = workdir / "turnserver.conf"
