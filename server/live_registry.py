@@ -70,9 +70,6 @@ class LiveSessions:
     def get(self, code: str) -> LiveSession | None:
         return self._by_code.get(code)
 
-    def __len__(self) -> int:
-        return len(self._by_code)
-
     def all(self) -> list[LiveSession]:
         return list(self._by_code.values())
 

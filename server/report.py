@@ -9,13 +9,14 @@ the CSV (server/report_pages.py, report_pdf.py, report_csv.py) all render this o
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from statistics import fmean
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import RowMapping, Select, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.custom_templates import resolve_template
 from server.plans import Plan, get_plan
@@ -248,6 +249,11 @@ def _conclusions(texts: dict[str, str], at: datetime | None = None) -> Conclusio
     )
 
 
+async def _rows(conn: AsyncConnection, query: Select[Any]) -> Sequence[RowMapping]:
+    rows: Sequence[RowMapping] = (await conn.execute(query)).mappings().all()
+    return rows
+
+
 async def load_report(
     db: AsyncEngine,
     key: bytes,
@@ -262,52 +268,30 @@ async def load_report(
     template = await resolve_template(db, session.template, session.counselor_id)
     async with db.connect() as conn:
         plan = await get_plan(conn, sid)
-        people = (
-            (
-                await conn.execute(
-                    select(attendance)
-                    .where(attendance.c.session_id == sid)
-                    .order_by(attendance.c.joined_at, attendance.c.id)
-                )
-            )
-            .mappings()
-            .all()
+        people = await _rows(
+            conn,
+            select(attendance)
+            .where(attendance.c.session_id == sid)
+            .order_by(attendance.c.joined_at, attendance.c.id),
         )
-        stage_rows = (
-            (
-                await conn.execute(
-                    select(stage_log)
-                    .where(stage_log.c.session_id == sid)
-                    .order_by(stage_log.c.started_at, stage_log.c.id)
-                )
-            )
-            .mappings()
-            .all()
+        stage_rows = await _rows(
+            conn,
+            select(stage_log)
+            .where(stage_log.c.session_id == sid)
+            .order_by(stage_log.c.started_at, stage_log.c.id),
         )
-        figure_rows = (
-            (await conn.execute(select(participation).where(participation.c.session_id == sid)))
-            .mappings()
-            .all()
+        figure_rows = await _rows(
+            conn, select(participation).where(participation.c.session_id == sid)
         )
-        note_rows = (
-            (await conn.execute(select(notes).where(notes.c.session_id == sid))).mappings().all()
+        note_rows = await _rows(conn, select(notes).where(notes.c.session_id == sid))
+        evaluation_rows = await _rows(
+            conn,
+            select(evaluations)
+            .where(evaluations.c.session_id == sid)
+            .order_by(evaluations.c.created_at, evaluations.c.id),
         )
-        evaluation_rows = (
-            (
-                await conn.execute(
-                    select(evaluations)
-                    .where(evaluations.c.session_id == sid)
-                    .order_by(evaluations.c.created_at, evaluations.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        report_row = (
-            (await conn.execute(select(reports).where(reports.c.session_id == sid)))
-            .mappings()
-            .first()
-        )
+        report_rows = await _rows(conn, select(reports).where(reports.c.session_id == sid))
+        report_row = report_rows[0] if report_rows else None
 
     persons: dict[str, Person] = {
         row["participant"]: Person(
