@@ -363,7 +363,7 @@ class Source:
                     leg.waiting_keyframe = False
                     leg._rebase = True
                 wire = leg.wire
-                if wire.buffered() > LEG_BUFFER_LIMIT_BYTES:
+                if wire.congested(LEG_BUFFER_LIMIT_BYTES):
                     counters.drops_congested += 1
                     leg.regate()
                     continue

@@ -7,21 +7,25 @@ instance (no module-level patching):
 
 Receiver side (installed from ``pc.on("track")``, which fires before receive()):
 
-- ``receiver._handle_rtp_packet`` is wrapped: every decrypted, parsed RTP packet first goes to the
-  forwarder (no jitter buffer wait: audio would wait ~80 ms there), then to aiortc's own handler,
-  which keeps doing receiver statistics (RTCP RR), NACK generation and REMB upstream.
-- the decoder thread's input queue is replaced by one that discards encoded frames, so aiortc's
-  handler never gets anything decoded; the track's output queue is replaced by one that counts
-  any decoded frame that still shows up (the ``decodes`` counter: an independent check).
+- ``receiver._handle_rtp_packet`` is replaced by :class:`rtc.receiving.ReceiveHandler`: every
+  decrypted, parsed RTP packet first goes to the forwarder (no jitter buffer wait: audio would
+  wait ~80 ms there), then only to the bookkeeping the publisher needs (receiver statistics for
+  RTCP RR, NACK generation, REMB upstream); no depayload, no jitter buffer.
+- the decoder thread's input queue is replaced by one that discards encoded frames (a safety
+  net: with the handler above nothing reaches it); the track's output queue is replaced by one
+  that counts any decoded frame that still shows up (the ``decodes`` counter: an independent
+  check).
 - ``receiver.receive`` is wrapped to register the RTX SSRC with the transport's router: aiortc
   registers only the media SSRC, and with two video m-lines sharing payload types (camera and
   screen from a browser) it then drops every retransmission.
 
 Sender side: the RTCRtpSender gets a :class:`SilentTrack` whose recv() never returns, so aiortc
-never creates an encoder; packets are written by :func:`send_rtp` (header rewrite, SRTP protect,
-UDP send) and ``sender._handle_rtcp_packet`` is wrapped to route PLI/FIR/NACK to the forwarder.
+never creates an encoder; packets are written by :class:`Wire` (SRTP protect through
+pylibsrtp's cffi binding, UDP sendto; the header is rewritten by :mod:`rtc.forwarder`) and
+``sender._handle_rtcp_packet`` is wrapped to route PLI/FIR/NACK to the forwarder.
 
-All names touched are listed in :data:`PRIVATE_NAMES` and checked by :mod:`rtc.selftest`.
+All names touched are listed in :data:`PRIVATE_NAMES` (and :data:`rtc.receiving.PRIVATE_NAMES`,
+:data:`PYLIBSRTP_SESSION_NAMES`) and checked by :mod:`rtc.selftest`.
 """
 
 from __future__ import annotations
@@ -37,8 +41,12 @@ import aiortc
 from aioice.ice import StunProtocol
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcdtlstransport import State as DtlsState
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as srtp_lib
 
 from rtc.counters import Counters
+from rtc.receiving import PRIVATE_NAMES as RECEIVER_NAMES
+from rtc.receiving import ReceiveHandler
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
 RtcpHandler = Callable[[Any], Awaitable[bool]]
@@ -49,9 +57,15 @@ SENDER_NTP_TIMESTAMP = "_RTCRtpSender__ntp_timestamp"
 SENDER_RTP_TIMESTAMP = "_RTCRtpSender__rtp_timestamp"
 SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
 SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
+# asyncio's selector datagram transport keeps its socket here (CPython 3.11).
+ASYNCIO_TRANSPORT_SOCKET = "_sock"
+# pylibsrtp 1.0 Session attributes Wire.protect uses (the srtp_t, its 1500-byte buffer).
+PYLIBSRTP_SESSION_NAMES = ("_srtp", "_cdata", "_buffer")
+srtp_protect = srtp_lib.srtp_protect
 
 # (class, attribute) pairs this module relies on; rtc.selftest checks they exist.
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    *RECEIVER_NAMES,
     ("RTCRtpReceiver", "_handle_rtp_packet"),
     ("RTCRtpReceiver", "_send_rtcp_pli"),
     ("RTCRtpReceiver", "receive"),
@@ -112,12 +126,7 @@ def install_receiver_hooks(
     setattr(receiver, RECEIVER_DECODER_QUEUE, _DiscardingDecoderQueue(counters))
     track._queue = _CountingTrackQueue(counters)
 
-    original_handle = receiver._handle_rtp_packet
     original_receive = receiver.receive
-
-    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
-        await on_rtp(packet, arrival_time_ms)
-        await original_handle(packet, arrival_time_ms=arrival_time_ms)
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)
@@ -126,7 +135,7 @@ def install_receiver_hooks(
             if encoding.rtx is not None:
                 router.ssrc_table[encoding.rtx.ssrc] = receiver
 
-    receiver._handle_rtp_packet = handle_rtp_packet
+    receiver._handle_rtp_packet = ReceiveHandler(receiver, on_rtp)
     receiver.receive = receive
 
 
@@ -205,6 +214,9 @@ def enlarge_socket_buffers(pc: Any, size: int = SOCKET_BUFFER_BYTES) -> None:
 
 
 _CONNECTED = DtlsState.CONNECTED
+# pylibsrtp protects in a 1500-byte buffer and needs room for the auth tag and MKI behind
+# the packet (pylibsrtp.SRTP_MAX_TRAILER_LEN); larger packets take the library's own path.
+_PROTECT_MAX = 1500 - 16 - 128
 
 
 class Wire:
@@ -214,43 +226,75 @@ class Wire:
     awaited coroutines per packet; here a packet costs one SRTP protect and one sendto.
     Falls back to aiortc's path when the selected ICE pair is not a plain UDP socket (TURN).
 
-    The nominated pair's protocol and remote address are looked up again only when aioice
-    nominates another pair (per packet, only an identity check), so the per-leg cost of a
-    packet is the protect, the sendto and a few attribute reads.
+    Per packet, only identity checks decide whether anything must be looked up again: the
+    nominated ICE pair (aioice nominates another pair) and the DTLS transport's SRTP session.
+    The protect calls libsrtp's ``srtp_protect`` on the session's own buffer through
+    pylibsrtp's cffi binding, as ``Session.protect`` does minus its per-call allocation and
+    checks (measured in docs/performance.md); a failure re-runs ``Session.protect``, which
+    raises pylibsrtp's error. The datagram goes straight to the socket while asyncio's
+    transport has nothing queued, through the transport otherwise (order and back-pressure
+    stay asyncio's).
     """
+
+    __slots__ = (
+        "_buffer",
+        "_cdata",
+        "_ctx",
+        "_dtls",
+        "_length",
+        "_nominated",
+        "_pair",
+        "_remote_addr",
+        "_session",
+        "_sock",
+        "_transport",
+    )
 
     def __init__(self, dtls: Any) -> None:
         self._dtls = dtls
         # aioice mutates this dict in place (nominate, clear on close), never replaces it.
         self._nominated: dict[int, Any] = dtls.transport._connection._nominated
         self._pair: Any = None
-        self._protocol: Any = None
+        self._transport: Any = None
+        self._sock: Any = None
         self._remote_addr: Any = None
+        self._session: Any = None
+        self._ctx: Any = None
+        self._cdata: Any = None
+        self._buffer: Any = None
+        self._length: Any = srtp_ffi.new("int *")
 
-    def _udp(self) -> Any:
-        """The nominated pair's STUN protocol when it is a plain UDP socket, else None."""
-        pair = self._nominated.get(1)
-        if pair is not self._pair:
-            self._pair = pair
-            if pair is not None and type(pair.protocol) is StunProtocol:
-                self._protocol = pair.protocol
-                self._remote_addr = pair.remote_addr
-            else:
-                self._protocol = None
-        return self._protocol
+    def _rebind_pair(self, pair: Any) -> None:
+        """Take the nominated pair's socket when it is a plain UDP one (else the slow path)."""
+        self._pair = pair
+        self._transport = self._sock = None
+        if pair is None or type(pair.protocol) is not StunProtocol:
+            return
+        transport = getattr(pair.protocol, "transport", None)
+        sock = getattr(transport, ASYNCIO_TRANSPORT_SOCKET, None)
+        if sock is None:
+            self._pair = None  # not connected yet: look again on the next packet
+            return
+        self._transport = transport
+        self._sock = sock
+        self._remote_addr = pair.remote_addr
+
+    def _rebind_session(self, session: Any) -> None:
+        self._session = session
+        self._ctx = session._srtp[0]
+        self._cdata = session._cdata
+        self._buffer = session._buffer
 
     def usable(self) -> bool:
         return bool(self._dtls._state == DtlsState.CONNECTED)
 
-    def buffered(self) -> int:
-        """Bytes waiting in the socket's user-space buffer (0 when the kernel keeps up)."""
+    def congested(self, limit: int) -> bool:
+        """Whether more than ``limit`` bytes wait in asyncio's buffer for this socket."""
         pair = self._nominated.get(1)
-        if pair is None:
-            return 0
-        transport = pair.protocol.transport
-        if transport is None:
-            return 0
-        return int(transport.get_write_buffer_size())
+        if pair is not self._pair:
+            self._rebind_pair(pair)
+        transport = self._transport
+        return transport is not None and transport.get_write_buffer_size() > limit
 
     async def send(self, data: bytes) -> bool:
         """Protect and send one RTP packet; False if it could not be sent."""
@@ -264,16 +308,41 @@ class Wire:
             return False
         return True
 
+    def protect(self, data: bytes) -> bytes:
+        """SRTP-protect one RTP packet with the DTLS transport's outgoing session."""
+        session = self._dtls._tx_srtp
+        if session is not self._session:
+            self._rebind_session(session)
+        size = len(data)
+        if size > _PROTECT_MAX:
+            return bytes(session.protect(data))
+        length = self._length
+        length[0] = size
+        buffer = self._buffer
+        buffer[0:size] = data
+        if srtp_protect(self._ctx, self._cdata, length):
+            return bytes(session.protect(data))  # raises pylibsrtp.Error with its message
+        return buffer[0 : length[0]]  # type: ignore[no-any-return]
+
     def send_now(self, data: bytes) -> bool:
         """The synchronous fast path only; False when the slow path would be needed."""
-        dtls = self._dtls
-        if dtls._state is not _CONNECTED:
+        if self._dtls._state is not _CONNECTED:
             return False
-        protocol = self._udp()
-        if protocol is None:
-            return False
-        transport = protocol.transport
+        pair = self._nominated.get(1)
+        if pair is not self._pair:
+            self._rebind_pair(pair)
+        transport = self._transport
         if transport is None:
             return False
-        transport.sendto(dtls._tx_srtp.protect(data), self._remote_addr)
+        packet = self.protect(data)
+        if transport.get_write_buffer_size():
+            transport.sendto(packet, self._remote_addr)
+            return True
+        try:
+            self._sock.sendto(packet, self._remote_addr)
+        except OSError:
+            if transport.is_closing():
+                return False  # ICE closed this socket (asyncio's sendto would fail on it)
+            # A full socket buffer or an ICMP error: asyncio queues it or reports it.
+            transport.sendto(packet, self._remote_addr)
         return True

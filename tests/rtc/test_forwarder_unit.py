@@ -104,8 +104,8 @@ class _FakeWire:
         self.backlog = backlog
         self.sent: list[bytes] = []
 
-    def buffered(self) -> int:
-        return self.backlog
+    def congested(self, limit: int) -> bool:
+        return self.backlog > limit
 
     def send_now(self, data: bytes) -> bool:
         self.sent.append(data)
