@@ -1,7 +1,8 @@
 """Benchmark: aiortc MediaRelay (decode + one encode per subscriber) vs the rtc/ forwarding core.
 
-One run, same synthetic publisher (640x480 30 fps VP8 at ~1 Mbit/s plus an Opus tone), K = 1, 4,
-8, 16 subscribers. The server, the publisher and the subscribers run in separate processes (the
+One run, same synthetic publisher (640x480 30 fps VP8 at 1 Mbit/s plus an Opus tone; its
+encoder ignores the server's REMB unless --publisher-follows-remb), K = 1, 4, 8, 16
+subscribers. The server, the publisher and the subscribers run in separate processes (the
 subscribers spread over up to 4 processes). Measured over a fixed window after every subscriber
 decodes: the server process's CPU time (all its threads), the RTP packets it sent, and each
 subscriber's decoded video frame rate. For the core, also the delay added between publisher and
@@ -25,6 +26,8 @@ import statistics
 import sys
 import time
 from typing import Any
+
+from aiortc.rtp import RTCP_PSFB_APP
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -163,14 +166,30 @@ async def _server(mode: str, inbox: Any, outboxes: dict[str, Any], results: Any)
 # ---------------------------------------------------------------- publisher
 
 
-def publisher_main(server: Any, inbox: Any, results: Any) -> None:
-    asyncio.run(_publisher(server, inbox, results))
+def publisher_main(server: Any, inbox: Any, results: Any, follow_remb: bool) -> None:
+    asyncio.run(_publisher(server, inbox, results, follow_remb))
 
 
-async def _publisher(server: Any, inbox: Any, results: Any) -> None:
+def _ignore_remb(sender: Any) -> None:
+    """Keep the encoder at the bench's bitrate: the server's REMB would move it (up to aiortc's
+    1.5 Mbit/s cap, plus keyframes) differently from run to run and between relay and core."""
+    original = sender._handle_rtcp_packet
+
+    async def handle(packet: Any) -> None:
+        if type(packet).__name__ == "RtcpPsfbPacket" and packet.fmt == RTCP_PSFB_APP:
+            return
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+
+
+async def _publisher(server: Any, inbox: Any, results: Any, follow_remb: bool) -> None:
     from tests.rtc.clients import Client, PatternTrack, ToneTrack
 
     client = Client("pub", audio=ToneTrack(), video=PatternTrack(640, 480))
+    if not follow_remb:
+        for sender in client.pc.getSenders():
+            _ignore_remb(sender)
     sent: dict[str, dict[bytes, float]] = {"audio": {}, "video": {}}
     server.put(("offer", "pub", await client.make_offer()))
     _, _, answer = await _get(inbox)
@@ -341,7 +360,9 @@ class Collector:
         return got
 
 
-def run_trial(mode: str, k: int, window: float, decode: bool) -> dict[str, Any]:
+def run_trial(
+    mode: str, k: int, window: float, decode: bool, follow_remb: bool = False
+) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     server_inbox = ctx.Queue()
@@ -354,7 +375,9 @@ def run_trial(mode: str, k: int, window: float, decode: bool) -> dict[str, Any]:
         for name in group:
             outboxes[name] = box
     procs = [ctx.Process(target=server_main, args=(mode, server_inbox, outboxes, results))]
-    procs.append(ctx.Process(target=publisher_main, args=(server_inbox, pub_inbox, results)))
+    procs.append(
+        ctx.Process(target=publisher_main, args=(server_inbox, pub_inbox, results, follow_remb))
+    )
     for group, box in zip(groups, group_inboxes, strict=True):
         procs.append(
             ctx.Process(
@@ -436,6 +459,11 @@ def main() -> None:
     parser.add_argument("--ks", default="1,4,8,16")
     parser.add_argument("--modes", default="relay,core")
     parser.add_argument("--decode", action="store_true", help="subscribers decode the video")
+    parser.add_argument(
+        "--publisher-follows-remb",
+        action="store_true",
+        help="let the server's REMB steer the publisher's encoder (its rate then drifts)",
+    )
     args = parser.parse_args()
     ks = [int(x) for x in args.ks.split(",")]
     print(
@@ -445,7 +473,7 @@ def main() -> None:
     rows = []
     for mode in args.modes.split(","):
         for k in ks:
-            row = run_trial(mode, k, args.window, args.decode)
+            row = run_trial(mode, k, args.window, args.decode, args.publisher_follows_remb)
             rows.append(row)
             cpu_pct = 100 * row["cpu_s"] / row["window_s"]
             us = row["cpu_s"] * 1e6 / row["packets"] if row["packets"] else float("nan")

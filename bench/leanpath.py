@@ -1,8 +1,8 @@
 """In-process cost of the core's forwarding loop, insensitive to other processes on the box.
 
-Feeds synthetic VP8 RTP packets through :class:`rtc.forwarder.Source` with K legs whose wire
-does exactly what :class:`rtc.passthrough.Wire` does on its fast path (libsrtp protect, one
-non-blocking UDP sendto to a local socket), and reports process CPU per forwarded packet.
+Feeds synthetic VP8 RTP packets through :class:`rtc.forwarder.Source` with K legs, each with a
+real :class:`rtc.passthrough.Wire` over its own UDP socket (libsrtp protect, one non-blocking
+sendto to a local sink), and reports process CPU per forwarded packet.
 It leaves out what the end-to-end benchmark includes: aiortc's receive path (SRTP unprotect,
 parsing, RTCP), ICE consent checks and sender reports.
 """
@@ -10,44 +10,44 @@ parsing, RTCP), ICE consent checks and sender reports.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import time
+from types import SimpleNamespace
 from typing import Any
 
+from aioice.ice import StunProtocol
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy, Session
 
 from rtc.counters import Counters
 from rtc.forwarder import Leg, LegParams, Source
+from rtc.passthrough import Wire
 
 
-class _SinkWire:
-    def __init__(self, sink: tuple[str, int]) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.setblocking(False)
-        self._sink = sink
-        policy = Policy(
-            key=os.urandom(30),
-            ssrc_type=Policy.SSRC_ANY_OUTBOUND,
-            srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-        )
-        policy.allow_repeat_tx = True
-        self._srtp = Session(policy)
+def _wire(sink: tuple[str, int], transport: Any, protocol: Any) -> Wire:
+    """A real Wire over a real UDP socket; its DTLS transport is only a holder of the SRTP
+    session, the state and aioice's nominated pair (no handshake needed to measure sending)."""
+    policy = Policy(
+        key=os.urandom(30),
+        ssrc_type=Policy.SSRC_ANY_OUTBOUND,
+        srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+    )
+    policy.allow_repeat_tx = True
+    pair = SimpleNamespace(protocol=protocol, remote_addr=sink)
+    dtls = SimpleNamespace(
+        _state=DtlsState.CONNECTED,
+        _tx_srtp=Session(policy),
+        transport=SimpleNamespace(_connection=SimpleNamespace(_nominated={1: pair})),
+    )
+    return Wire(dtls)
 
-    def buffered(self) -> int:
-        return 0
 
-    def send_now(self, data: bytes) -> bool:
-        # A full sink queue is like a congested link: the CPU was spent all the same.
-        with contextlib.suppress(BlockingIOError):
-            self._sock.sendto(self._srtp.protect(data), self._sink)
-        return True
-
-    async def send(self, data: bytes) -> bool:
-        return self.send_now(data)
+class _Ice:
+    def protocol_lost(self, protocol: Any) -> None:
+        pass
 
 
 class _Sender:
@@ -65,9 +65,16 @@ async def measure(legs: int = 16, packets: int = 3000, size: int = 1100) -> floa
         return None
 
     source = Source("video", [vp8], counters, no_pli)
+    loop = asyncio.get_running_loop()
+    transports = []
     for i in range(legs):
         params = LegParams(96, None, 1000 + i, 2000 + i, str(i), 4, None)
-        wire: Any = _SinkWire(sink.getsockname())
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: StunProtocol(_Ice()),  # type: ignore[arg-type]
+            local_addr=("127.0.0.1", 0),
+        )
+        transports.append(transport)
+        wire = _wire(sink.getsockname(), transport, protocol)
         sender: Any = _Sender()
         source.add_leg(Leg(f"s{i}", "video", sender, wire, params))
     keyframe = bytes([0x90, 0x80, 0x80, 0x01, 0x10]) + os.urandom(size)
@@ -80,6 +87,8 @@ async def measure(legs: int = 16, packets: int = 3000, size: int = 1100) -> floa
         packet.payload = keyframe if n == 0 else delta
         await source.on_rtp(packet, 0)
     cpu = time.process_time() - start
+    for transport in transports:
+        transport.close()
     sink.close()
     return cpu * 1e6 / max(1, counters.packets_forwarded)
 
