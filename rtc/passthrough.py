@@ -15,6 +15,9 @@ Receiver side (installed from ``pc.on("track")``, which fires before receive()):
   net: with the handler above nothing reaches it); the track's output queue is replaced by one
   that counts any decoded frame that still shows up (the ``decodes`` counter: an independent
   check).
+- the ICE connection's ``data_received`` hands SRTP packets to aiortc's RTP handling at once
+  instead of through aioice's queue and the DTLS transport's task
+  (:class:`rtc.receiving.InlineReceive`).
 - ``receiver.receive`` is wrapped to register the RTX SSRC with the transport's router: aiortc
   registers only the media SSRC, and with two video m-lines sharing payload types (camera and
   screen from a browser) it then drops every retransmission.
@@ -45,8 +48,8 @@ from pylibsrtp._binding import ffi as srtp_ffi
 from pylibsrtp._binding import lib as srtp_lib
 
 from rtc.counters import Counters
+from rtc.receiving import DTLS_PRIVATE_NAMES, ReceiveHandler, install_inline_receive
 from rtc.receiving import PRIVATE_NAMES as RECEIVER_NAMES
-from rtc.receiving import ReceiveHandler
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
 RtcpHandler = Callable[[Any], Awaitable[bool]]
@@ -66,6 +69,7 @@ srtp_protect = srtp_lib.srtp_protect
 # (class, attribute) pairs this module relies on; rtc.selftest checks they exist.
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     *RECEIVER_NAMES,
+    *DTLS_PRIVATE_NAMES,
     ("RTCRtpReceiver", "_handle_rtp_packet"),
     ("RTCRtpReceiver", "_send_rtcp_pli"),
     ("RTCRtpReceiver", "receive"),
@@ -137,6 +141,7 @@ def install_receiver_hooks(
 
     receiver._handle_rtp_packet = ReceiveHandler(receiver, on_rtp)
     receiver.receive = receive
+    install_inline_receive(receiver.transport)
 
 
 def install_sender_hooks(sender: Any, on_rtcp: RtcpHandler) -> None:

@@ -18,14 +18,23 @@ and NACKs (retransmissions). Keyframe requests on upstream loss are the forwarde
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import pylibsrtp
+from aiortc import clock
 from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
+
+logger = logging.getLogger(__name__)
+_CONNECTED = DtlsState.CONNECTED
 
 # aiortc 1.16 RTCRtpReceiver attributes, set once in __init__ (values read per packet).
 RECEIVER_CODECS = "_RTCRtpReceiver__codecs"
@@ -116,3 +125,124 @@ class ReceiveHandler:
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
         if nack.add(packet):
             await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+
+
+# aioice 0.13 Connection (the ICE connection under aiortc's RTCIceTransport) and aiortc 1.16
+# RTCDtlsTransport attributes the inline path uses; rtc.selftest checks them.
+CONNECTION_QUEUE = "_queue"
+DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+DTLS_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
+    ("RTCDtlsTransport", "_rx_srtp"),
+    ("RTCDtlsTransport", "_handle_rtp_data"),
+    ("RTCDtlsTransport", DTLS_RX_BYTES),
+    ("RTCDtlsTransport", DTLS_RX_PACKETS),
+)
+
+
+class InlineReceive:
+    """Hands a media transport's SRTP packets to aiortc's RTP handling without the queue hop.
+
+    aiortc reads every datagram through aioice's queue: aioice's socket callback puts it there,
+    the DTLS transport's task wakes up on the next loop turn, goes back up five coroutine
+    frames, and waits on the queue again: a future and a task step per packet, for each
+    publisher packet. Here aioice's ``Connection.data_received`` is replaced on this one
+    connection: an SRTP (not SRTCP) datagram that arrives while the queue is empty (nothing
+    earlier is waiting, so the order is kept) is unprotected and handed to
+    ``RTCDtlsTransport._handle_rtp_data`` at once, in the socket callback. Everything else
+    (DTLS, SRTCP, STUN-less data, and any packet arriving behind queued ones) takes aiortc's
+    path unchanged.
+
+    ``_handle_rtp_data`` is a coroutine; it is run eagerly (``send(None)``) and nearly always
+    finishes without waiting. If it does wait (an RTCP send on a TURN connection, say), the
+    rest of it becomes an ordinary task: see :func:`run_eagerly`.
+    """
+
+    __slots__ = ("_dtls", "_original", "_queue", "packets", "tasks")
+
+    def __init__(self, dtls: Any) -> None:
+        connection = dtls.transport._connection
+        self._dtls = dtls
+        self._queue: Any = getattr(connection, CONNECTION_QUEUE)
+        self._original: Callable[[bytes, int], None] = connection.data_received
+        self.packets = 0  # handled inline (tests read it)
+        self.tasks: set[asyncio.Task[None]] = set()
+        connection.data_received = self
+
+    def __call__(self, data: bytes, component: int) -> None:
+        dtls = self._dtls
+        srtp = dtls._rx_srtp
+        if (
+            srtp is None
+            or dtls._state is not _CONNECTED
+            or not 127 < data[0] < 192
+            or 192 <= data[1] <= 223
+            or self._queue.qsize()
+        ):
+            self._original(data, component)
+            return
+        arrival_time_ms = clock.current_ms()
+        setattr(dtls, DTLS_RX_BYTES, getattr(dtls, DTLS_RX_BYTES) + len(data))
+        setattr(dtls, DTLS_RX_PACKETS, getattr(dtls, DTLS_RX_PACKETS) + 1)
+        try:
+            data = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return  # as aiortc: a packet that fails authentication is dropped
+        self.packets += 1
+        run_eagerly(dtls._handle_rtp_data(data, arrival_time_ms=arrival_time_ms), self.tasks)
+
+
+def install_inline_receive(dtls: Any) -> InlineReceive:
+    """Install :class:`InlineReceive` on ``dtls``'s ICE connection (once per transport)."""
+    connection = dtls.transport._connection
+    current = connection.data_received
+    if isinstance(current, InlineReceive):
+        return current
+    return InlineReceive(dtls)
+
+
+def run_eagerly(coro: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
+    """Run ``coro`` now, up to its first real wait; a task finishes it from there.
+
+    What Python 3.12's eager task factory does, for one coroutine: no task, no loop turn,
+    when the coroutine never waits. An exception is logged, as a failed task's would be;
+    an SRTP error at debug level only, as aiortc's receive loop does.
+
+    When one packet's handling waits (rare) and the next packet is handled meanwhile, the
+    two may be forwarded out of order; subscribers' jitter buffers re-order RTP anyway.
+    """
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return
+    except pylibsrtp.Error as exc:
+        logger.debug("SRTP failed while forwarding: %s", exc)
+        return
+    except Exception:
+        logger.exception("inline RTP handling failed")
+        return
+    task = asyncio.ensure_future(_finish(coro, waiting_on))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _finish(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    try:
+        while True:
+            if waiting_on is None:
+                await asyncio.sleep(0)  # a bare yield: give the loop one turn
+            else:
+                # Take the wait over as a Task would (a future still marked as blocking a
+                # coroutine refuses a second await), then let the coroutine read the outcome,
+                # a cancellation included (cancelling this task cancels ``waiting_on``).
+                waiting_on._asyncio_future_blocking = False
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await waiting_on
+            try:
+                waiting_on = coro.send(None)
+            except StopIteration:
+                return
+    except Exception:
+        logger.exception("inline RTP handling failed")
+    finally:
+        coro.close()

@@ -11,6 +11,7 @@ import asyncio
 import time
 from typing import Any
 
+import aioice
 from aiortc import (
     AudioStreamTrack,
     RTCConfiguration,
@@ -33,6 +34,7 @@ from rtc.passthrough import (
     aiortc_version,
 )
 from rtc.peer import TrackId
+from rtc.receiving import CONNECTION_QUEUE
 from rtc.room import Room
 
 SELF_TEST_TIMEOUT_S = 15.0
@@ -76,7 +78,13 @@ def _check_names() -> None:
         "RTCDtlsTransport": rtcdtlstransport.RTCDtlsTransport,
         "RTCSctpTransport": rtcsctptransport.RTCSctpTransport,
     }
-    names = (*PRIVATE_NAMES, ("RTCSctpTransport", "_data_channel_receive"))
+    classes["Connection"] = aioice.Connection
+    names = (
+        *PRIVATE_NAMES,
+        ("RTCSctpTransport", "_data_channel_receive"),
+        ("Connection", "data_received"),
+        ("Connection", CONNECTION_QUEUE),
+    )
     for class_name, attribute in names:
         cls = classes[class_name]
         # Methods live on the class; attributes such as _rtp_router are set in __init__.
