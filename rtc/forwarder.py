@@ -22,13 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiortc import clock
 from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, unwrap_rtx
 from aiortc.utils import random16, random32
 
 from rtc.audiolevel import AudioLevelMeter
 from rtc.counters import Counters
 from rtc.keyframes import KeyframeThrottle, starts_keyframe
+from rtc.ntpclock import current_ms, current_ntp_time
 from rtc.passthrough import Wire, note_sent
 
 # Packets kept per leg for NACK retransmission: ~5 s of 1 Mbit/s video.
@@ -347,7 +347,7 @@ class Source:
             timestamp = packet.timestamp
             marker = packet.marker
             # aiortc's sender reports are fed once per frame (video) or packet (audio).
-            ntp = clock.current_ntp_time() if marker or self.kind == "audio" else None
+            ntp = current_ntp_time() if marker or self.kind == "audio" else None
             # Counted locally and added once: the loop runs K times per packet.
             forwarded = paused = gated = 0
             for leg in legs:
@@ -382,7 +382,7 @@ class Source:
                 counters.packets_forwarded += forwarded
                 counters.bytes_forwarded += forwarded * len(payload)
                 # Datagram read by aiortc's DTLS transport -> last subscriber's sendto done.
-                self.delays_ms.append(clock.current_ms() - arrival_ms)
+                self.delays_ms.append(current_ms() - arrival_ms)
 
         throttle = self.throttle
         if self.kind == "video" and self.media_ssrc is not None and not throttle.quiet(now):

@@ -294,10 +294,8 @@ class Wire:
         return bool(self._dtls._state == DtlsState.CONNECTED)
 
     def congested(self, limit: int) -> bool:
-        """Whether more than ``limit`` bytes wait in asyncio's buffer for this socket."""
-        pair = self._nominated.get(1)
-        if pair is not self._pair:
-            self._rebind_pair(pair)
+        """Whether more than ``limit`` bytes wait in asyncio's buffer for this socket (the one
+        last sent on: a newly nominated pair is taken by the next send)."""
         transport = self._transport
         return transport is not None and transport.get_write_buffer_size() > limit
 

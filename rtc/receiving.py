@@ -25,11 +25,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import pylibsrtp
-from aiortc import clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
+
+from rtc.ntpclock import current_ms
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
 
@@ -181,7 +182,7 @@ class InlineReceive:
         ):
             self._original(data, component)
             return
-        arrival_time_ms = clock.current_ms()
+        arrival_time_ms = current_ms()
         setattr(dtls, DTLS_RX_BYTES, getattr(dtls, DTLS_RX_BYTES) + len(data))
         setattr(dtls, DTLS_RX_PACKETS, getattr(dtls, DTLS_RX_PACKETS) + 1)
         try:
