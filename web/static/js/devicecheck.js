@@ -21,6 +21,8 @@ export class DeviceCheck {
     /** @type {(() => void) | null} */
     this.stopMeter = null;
     this.started = false;
+    /** The latest device request: entering the room waits for it (see settled()). */
+    this.pending = Promise.resolve();
 
     this.selectMic.addEventListener("change", () => {
       this.media.audioDevice = this.selectMic.value;
@@ -41,7 +43,26 @@ export class DeviceCheck {
     await this.restart();
   }
 
-  async restart() {
+  /** Ask for the devices again (another device chosen, camera switched off). */
+  restart() {
+    const run = this.request();
+    this.pending = run;
+    return run;
+  }
+
+  /**
+   * Resolves once the latest device request has finished (granted, refused or failed): the
+   * tracks the room will send are then in `media`. Without this wait, entering the room while
+   * the browser still asks for permission would send nothing for the whole session.
+   */
+  async settled() {
+    for (let current = this.pending; ; current = this.pending) {
+      await current.catch(() => undefined); // a failure is shown by the check itself
+      if (current === this.pending) return;
+    }
+  }
+
+  async request() {
     this.error.textContent = "";
     try {
       await this.media.start(!this.cameraOff.checked);

@@ -141,6 +141,7 @@ async function main() {
     }
     conn = connection;
     if (audioOnly.checked) connection.receive = "audio_only";
+    await check.settled();
     check.finish();
     lobbyText.textContent = t("lobby.connecting");
     goTo("lobby");

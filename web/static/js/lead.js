@@ -46,6 +46,7 @@ async function main() {
       enterButton.disabled = false;
       return;
     }
+    await check.settled();
     check.finish();
     const currentRoom = new Room(conn, media, { role: "leader", name: t("room.badge.leader") });
     room = currentRoom;

@@ -1,0 +1,118 @@
+"""Entering before the camera is ready, and a dropped connection, in real browsers.
+
+The counselor's browser takes 3 s to grant the camera and microphone, and she opens the room
+at once: her page waits for the devices, so the student still gets her picture (it used to
+enter with no tracks and send nothing all session). A student on a phone is admitted, video
+both ways. Then her control channel is closed under her page (what a dead mobile connection
+ends in); her page says it is reconnecting, resumes with its token on a new peer connection,
+and is back in the room (not in the lobby, admitted once) with video both ways again. No page
+asks another origin anything.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import Browser, expect
+
+from tests.browser.test_session_e2e import (
+    LAPTOP,
+    PASSWORD,
+    PHONE,
+    eventually,
+    frames_rising,
+    join_as,
+    new_context,
+    until_true,
+)
+from tests.serverproc import ServerProcess, add_counselor
+
+# Keeps every data channel a page creates, so the test can close the live one.
+RECORD_CHANNELS = """
+(() => {
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  window.__channels = [];
+  RTCPeerConnection.prototype.createDataChannel = function (...args) {
+    const channel = create.apply(this, args);
+    window.__channels.push(channel);
+    return channel;
+  };
+})();
+"""
+
+# A browser slow to grant the devices (a permission prompt still open).
+SLOW_DEVICES = """
+(() => {
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints) =>
+    new Promise((resolve) => setTimeout(resolve, 3000)).then(() => getUserMedia(constraints));
+})();
+"""
+
+# Records every text the room's status line shows (the reconnecting one lasts ~0.5 s).
+WATCH_STATE = """() => {
+  const line = document.getElementById('room-state');
+  window.__states = [];
+  new MutationObserver(() => window.__states.push(line.textContent)).observe(
+    line, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+async def test_a_dropped_member_reconnects_into_the_room(
+    server: ServerProcess, data_dir: Path, browser: Browser
+) -> None:
+    base = server.base_url
+    add_counselor(data_dir, "bu.tika", "Bu Tika", PASSWORD)
+    requests: list[str] = []
+
+    lead_ctx = await new_context(browser, requests, **LAPTOP)
+    leader = await lead_ctx.new_page()
+    await leader.goto(base + "/login")
+    await leader.get_by_label("User name").fill("bu.tika")
+    await leader.get_by_label("Password").fill(PASSWORD)
+    await leader.get_by_role("button", name="Log in").click()
+    await leader.wait_for_url("**/dashboard")
+    await leader.get_by_label("Session title or topic").fill("Percaya diri")
+    await leader.get_by_role("button", name="Create session").click()
+    await leader.wait_for_url(re.compile(r".*/dashboard#session-\d+$"))
+    code = await leader.locator("article.session .code").first.inner_text()
+    await lead_ctx.add_init_script(SLOW_DEVICES)
+    await leader.goto(f"{base}/s/{code}/lead")
+    await leader.get_by_role("button", name="Open the session room").click()  # no waiting
+    await expect(leader.get_by_role("region", name="Group leader's panel")).to_be_visible()
+
+    ani_ctx = await new_context(browser, requests, **PHONE)
+    await ani_ctx.add_init_script(RECORD_CHANNELS)
+    ani = await ani_ctx.new_page()
+    page_errors: list[str] = []
+    ani.on("pageerror", lambda error: page_errors.append(str(error)))
+    await join_as(ani, base, code, "Ani")
+    await leader.get_by_role("button", name="Admit Ani").click()
+    await expect(ani.get_by_role("button", name="Raise hand")).to_be_visible()
+    await frames_rising(leader, ["Ani"])
+    await frames_rising(ani, ["Bu Tika"])
+
+    # The connection drops under Ani's page.
+    await ani.evaluate(WATCH_STATE)
+    await ani.evaluate("() => window.__channels.at(-1).close()")
+    await until_true(ani, "() => window.__states.includes('Reconnecting…')")
+
+    # A new peer connection and control channel, and she is where she was.
+    await until_true(
+        ani, "() => window.__channels.length === 2 && window.__channels[1].readyState === 'open'"
+    )
+    await expect(ani.locator("#room")).not_to_have_class(re.compile(r"\breconnecting\b"))
+    await expect(ani.get_by_role("button", name="Raise hand")).to_be_visible()
+    await expect(ani.locator("#lobby-text")).to_be_hidden()
+    await expect(leader.locator("#waiting-list").get_by_text("Ani", exact=True)).to_have_count(0)
+    await frames_rising(leader, ["Ani"])
+    await frames_rising(ani, ["Bu Tika"])
+
+    async def one_tile_for_ani() -> bool:
+        return await leader.locator(".tile .tile-name", has_text="Ani").count() == 1
+
+    await eventually(one_tile_for_ani, "one tile for Ani at the leader's")
+    assert page_errors == []
+    assert all(url.startswith(base) or url.startswith("data:") for url in requests), requests
