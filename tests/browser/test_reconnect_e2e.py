@@ -16,9 +16,8 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
+from tests.browser.steps import open_room_as_leader
 from tests.browser.test_session_e2e import (
-    LAPTOP,
-    PASSWORD,
     PHONE,
     eventually,
     frames_rising,
@@ -26,7 +25,7 @@ from tests.browser.test_session_e2e import (
     new_context,
     until_true,
 )
-from tests.serverproc import ServerProcess, add_counselor
+from tests.serverproc import ServerProcess
 
 # Keeps every data channel a page creates, so the test can close the live one.
 RECORD_CHANNELS = """
@@ -64,24 +63,18 @@ async def test_a_dropped_member_reconnects_into_the_room(
     server: ServerProcess, data_dir: Path, browser: Browser
 ) -> None:
     base = server.base_url
-    add_counselor(data_dir, "bu.tika", "Bu Tika", PASSWORD)
     requests: list[str] = []
-
-    lead_ctx = await new_context(browser, requests, **LAPTOP)
-    leader = await lead_ctx.new_page()
-    await leader.goto(base + "/login")
-    await leader.get_by_label("User name").fill("bu.tika")
-    await leader.get_by_label("Password").fill(PASSWORD)
-    await leader.get_by_role("button", name="Log in").click()
-    await leader.wait_for_url("**/dashboard")
-    await leader.get_by_label("Session title or topic").fill("Percaya diri")
-    await leader.get_by_role("button", name="Create session").click()
-    await leader.wait_for_url(re.compile(r".*/dashboard#session-\d+$"))
-    code = await leader.locator("article.session .code").first.inner_text()
-    await lead_ctx.add_init_script(SLOW_DEVICES)
-    await leader.goto(f"{base}/s/{code}/lead")
-    await leader.get_by_role("button", name="Open the session room").click()  # no waiting
-    await expect(leader.get_by_role("region", name="Group leader's panel")).to_be_visible()
+    # The counselor clicks "Open the session room" at once, while her devices are not granted.
+    leader, code = await open_room_as_leader(
+        browser,
+        base,
+        data_dir,
+        "bu.tika",
+        "Bu Tika",
+        requests,
+        init_scripts=(SLOW_DEVICES,),
+        wait_for_devices=False,
+    )
 
     ani_ctx = await new_context(browser, requests, **PHONE)
     await ani_ctx.add_init_script(RECORD_CHANNELS)
