@@ -77,8 +77,8 @@ def _check_names() -> None:
         "RTCRtpSender": rtcrtpsender.RTCRtpSender,
         "RTCDtlsTransport": rtcdtlstransport.RTCDtlsTransport,
         "RTCSctpTransport": rtcsctptransport.RTCSctpTransport,
+        "Connection": aioice.Connection,
     }
-    classes["Connection"] = aioice.Connection
     names = (
         *PRIVATE_NAMES,
         ("RTCSctpTransport", "_data_channel_receive"),
