@@ -16,7 +16,8 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.test_session_e2e import (
+from tests import serverproc
+from tests.browser.steps import (
     LAPTOP,
     PASSWORD,
     PHONE,
@@ -24,10 +25,10 @@ from tests.browser.test_session_e2e import (
     _grows,
     _sleep,
     _still,
-    add_counselor,
     audio_packets,
     eventually,
     join_as,
+    log_in,
     new_context,
 )
 from tests.serverproc import ServerProcess
@@ -69,17 +70,13 @@ async def test_stages_floor_observation_notes_and_evaluation(
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     base = server.base_url
-    add_counselor(data_dir, "bu.rina")
+    serverproc.add_counselor(data_dir, "bu.rina", "Bu Sari", PASSWORD)
     requests: list[str] = []
 
     lead_ctx = await new_context(browser, requests, **LAPTOP)
     leader = await lead_ctx.new_page()
     leader.on("dialog", lambda dialog: dialog.accept())
-    await leader.goto(base + "/login")
-    await leader.get_by_label("User name").fill("bu.rina")
-    await leader.get_by_label("Password").fill(PASSWORD)
-    await leader.get_by_role("button", name="Log in").click()
-    await leader.wait_for_url("**/dashboard")
+    await log_in(leader, base, "bu.rina")
     await leader.get_by_label("Session title or topic").fill("Mengatur waktu belajar")
     await leader.get_by_label("Stage model").select_option("online")
     await leader.get_by_label("Topic", exact=True).fill("Mengatur waktu belajar di rumah")

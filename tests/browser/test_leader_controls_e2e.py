@@ -14,15 +14,15 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.steps import open_room_as_leader
-from tests.browser.test_session_e2e import (
+from tests.browser.steps import (
     LAPTOP,
-    PHONE,
     _sleep,
     eventually,
     frames_rising,
+    join_admitted,
     join_as,
     new_context,
+    open_room_as_leader,
     tile_stats,
 )
 from tests.serverproc import ServerProcess
@@ -43,13 +43,7 @@ async def test_mute_unmute_request_stop_camera_lock_and_remove(
     leader.on("dialog", lambda dialog: dialog.accept())  # "Remove Ani from the session?"
     panel = leader.get_by_role("region", name="Group leader's panel")
 
-    ani_ctx = await new_context(browser, requests, **PHONE)
-    ani = await ani_ctx.new_page()
-    page_errors: list[str] = []
-    ani.on("pageerror", lambda error: page_errors.append(str(error)))
-    await join_as(ani, base, code, "Ani")
-    await leader.get_by_role("button", name="Admit Ani").click()
-    await expect(ani.get_by_role("button", name="Raise hand")).to_be_visible()
+    ani, page_errors = await join_admitted(browser, leader, base, code, "Ani", requests)
     await frames_rising(leader, ["Ani"])
     microphone = ani.get_by_role("button", name="Microphone")
 

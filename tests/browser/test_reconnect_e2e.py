@@ -16,13 +16,11 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from tests.browser.steps import open_room_as_leader
-from tests.browser.test_session_e2e import (
-    PHONE,
+from tests.browser.steps import (
     eventually,
     frames_rising,
-    join_as,
-    new_context,
+    join_admitted,
+    open_room_as_leader,
     until_true,
 )
 from tests.serverproc import ServerProcess
@@ -76,14 +74,9 @@ async def test_a_dropped_member_reconnects_into_the_room(
         wait_for_devices=False,
     )
 
-    ani_ctx = await new_context(browser, requests, **PHONE)
-    await ani_ctx.add_init_script(RECORD_CHANNELS)
-    ani = await ani_ctx.new_page()
-    page_errors: list[str] = []
-    ani.on("pageerror", lambda error: page_errors.append(str(error)))
-    await join_as(ani, base, code, "Ani")
-    await leader.get_by_role("button", name="Admit Ani").click()
-    await expect(ani.get_by_role("button", name="Raise hand")).to_be_visible()
+    ani, page_errors = await join_admitted(
+        browser, leader, base, code, "Ani", requests, init_scripts=(RECORD_CHANNELS,)
+    )
     await frames_rising(leader, ["Ani"])
     await frames_rising(ani, ["Bu Tika"])
 

@@ -8,25 +8,33 @@ everyone; a member leaves; the counselor ends the session. No page asks another 
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, async_playwright, expect
 
 from tests import serverproc
+from tests.browser.steps import (
+    LAPTOP,
+    PASSWORD,
+    PHONE,
+    SCREENSHOTS,
+    _grows,
+    _sleep,
+    _still,
+    audio_packets,
+    eventually,
+    frames_rising,
+    join_as,
+    log_in,
+    new_context,
+    until_true,
+)
 from tests.conftest import CHROMIUM_ARGS
 from tests.serverproc import ServerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PASSWORD = "kata sandi guru bk"
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 # getDisplayMedia without a picker, headless: the fake UI flag alone picks a fake screen.
 SCREEN_ARGS = ["--auto-select-desktop-capture-source=Entire screen"]
 
@@ -43,94 +51,12 @@ async def media_browser(chromium_path: Path) -> AsyncIterator[Browser]:
             await launched.close()
 
 
-def add_counselor(data_dir: Path, username: str) -> None:
-    serverproc.add_counselor(data_dir, username, "Bu Sari", PASSWORD)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, deadline_s: float = 20.0
-) -> None:
-    """Poll an async condition until it holds; fail after the deadline."""
-    deadline = time.monotonic() + deadline_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {deadline_s} s waiting for {what}")
-        await _sleep(0.25)
-
-
-async def _sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
-
-
-async def until_true(page: Page, expression: str) -> None:
-    """page.wait_for_function evaluates strings, which the strict CSP forbids: poll instead."""
-
-    async def check() -> bool:
-        return bool(await page.evaluate(expression))
-
-    await eventually(check, expression)
-
-
-async def tile_stats(page: Page) -> dict[str, dict[str, int]]:
-    """What this page decoded from each other participant (the room updates it every second)."""
-    result: dict[str, dict[str, int]] = await page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('.tile:not(.self)')].map(t => [
-            t.querySelector('.tile-name').textContent,
-            {frames: Number(t.dataset.framesDecoded || 0),
-             audio: Number(t.dataset.audioPackets || 0)},
-        ]))"""
-    )
-    return result
-
-
-async def frames_rising(page: Page, names: list[str]) -> None:
-    async def decoded(minimum: dict[str, int]) -> bool:
-        stats = await tile_stats(page)
-        return all(stats.get(n, {}).get("frames", 0) > minimum.get(n, 0) for n in names)
-
-    await eventually(lambda: decoded({}), f"video decoded from {names}")
-    first = {n: s["frames"] for n, s in (await tile_stats(page)).items()}
-    await eventually(lambda: decoded(first), f"video still decoding from {names}")
-
-
-async def audio_packets(page: Page, name: str) -> int:
-    return (await tile_stats(page)).get(name, {}).get("audio", 0)
-
-
-async def new_context(browser: Browser, requests: list[str], **options: Any) -> BrowserContext:
-    context = await browser.new_context(ignore_https_errors=True, locale="en-US", **options)
-    context.on("request", lambda request: requests.append(request.url))
-    return context
-
-
-async def join_as(
-    page: Page, base_url: str, code: str, name: str, shots: str | None = None
-) -> None:
-    """Consent, device check, and on to the lobby."""
-    await page.goto(f"{base_url}/s/{code}")
-    await page.get_by_label("Your name").fill(name)
-    await page.get_by_label("I have read this and I agree").check()
-    if shots:
-        await page.screenshot(path=str(SCREENSHOTS / f"{shots}-consent.png"))
-    await page.get_by_role("button", name="Continue to the device check").click()
-    await expect(page.get_by_role("heading", name="Device check")).to_be_visible()
-    await expect(page.locator("#net-result")).to_have_text(re.compile(r"good|slow"))
-    await expect(page.get_by_label("Microphone", exact=True)).not_to_have_count(0)
-    # The level meter moves with the fake microphone's beeps.
-    await until_true(
-        page, "() => Number(document.getElementById('mic-level').getAttribute('aria-valuenow')) > 0"
-    )
-    if shots:
-        await page.screenshot(path=str(SCREENSHOTS / f"{shots}-device-check.png"))
-    await page.get_by_role("button", name="Join the session").click()
-
-
 async def test_a_whole_session_in_real_browsers(
     server: ServerProcess, data_dir: Path, media_browser: Browser
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     base = server.base_url
-    add_counselor(data_dir, "bu.sari")
+    serverproc.add_counselor(data_dir, "bu.sari", "Bu Sari", PASSWORD)
     requests: list[str] = []
     browser = media_browser
 
@@ -138,11 +64,7 @@ async def test_a_whole_session_in_real_browsers(
     lead_ctx = await new_context(browser, requests, **LAPTOP)
     leader = await lead_ctx.new_page()
     leader.on("dialog", lambda dialog: dialog.accept())
-    await leader.goto(base + "/login")
-    await leader.get_by_label("User name").fill("bu.sari")
-    await leader.get_by_label("Password").fill(PASSWORD)
-    await leader.get_by_role("button", name="Log in").click()
-    await leader.wait_for_url("**/dashboard")
+    await log_in(leader, base, "bu.sari")
     await leader.get_by_label("Session title or topic").fill("Mengelola emosi")
     await leader.get_by_role("button", name="Create session").click()
     await leader.wait_for_url(re.compile(r".*/dashboard#session-\d+$"))
@@ -283,15 +205,3 @@ async def test_a_whole_session_in_real_browsers(
     assert foreign == [], foreign
     await ani_ctx.close()
     await lead_ctx.close()
-
-
-async def _grows(read: Callable[[], Awaitable[int]]) -> bool:
-    before = await read()
-    await _sleep(1.2)
-    return await read() > before > 0
-
-
-async def _still(read: Callable[[], Awaitable[int]]) -> bool:
-    before = await read()
-    await _sleep(1.5)
-    return await read() == before
