@@ -3,6 +3,7 @@ re-encodes. See :class:`Room` and :class:`Peer`; :func:`self_test` guards the ai
 
 from rtc.audiolevel import AudioLevel
 from rtc.counters import CountersSnapshot
+from rtc.downlink import DownlinkReport, VideoInfo, Want
 from rtc.peer import NegotiationError, Peer, TrackId, TrackKind
 from rtc.room import Room, UnknownPeer, UnknownTrack
 from rtc.selftest import SelfTestError, self_test
@@ -10,6 +11,7 @@ from rtc.selftest import SelfTestError, self_test
 __all__ = [
     "AudioLevel",
     "CountersSnapshot",
+    "DownlinkReport",
     "NegotiationError",
     "Peer",
     "Room",
@@ -18,5 +20,7 @@ __all__ = [
     "TrackKind",
     "UnknownPeer",
     "UnknownTrack",
+    "VideoInfo",
+    "Want",
     "self_test",
 ]

@@ -35,6 +35,20 @@ class CountersSnapshot:
     "Upstream video gaps not repaired in time; each re-gates the subscribers of that track."
     frames_withheld_from_decoder: int
     "Encoded frames aiortc's receiver would have decoded and the core discarded instead."
+    layer_switches: int
+    "Subscribers moved from one simulcast layer of a video to another (at a keyframe)."
+    keyframe_requests_limited: int
+    "Subscribers' keyframe requests not passed on (too soon after their last, or already waiting)."
+    nacks_refused_congested: int
+    "Lost packets not resent because the subscriber's link was congested."
+    nacks_refused_late: int
+    "Lost packets not resent because the copy would arrive too late to be used."
+    nacks_refused_repeat: int
+    "Lost packets not resent because they had been resent once already."
+    packets_unknown_layer: int
+    "Simulcast packets dropped: a RID the browser did not offer, or none on a new SSRC."
+    layers_without_keyframe: int
+    "Times a layer was set aside because its keyframe did not come."
 
 
 @dataclass
@@ -57,6 +71,13 @@ class Counters:
     drops_congested: int = 0
     upstream_losses: int = 0
     frames_withheld_from_decoder: int = 0
+    layer_switches: int = 0
+    keyframe_requests_limited: int = 0
+    nacks_refused_congested: int = 0
+    nacks_refused_late: int = 0
+    nacks_refused_repeat: int = 0
+    packets_unknown_layer: int = 0
+    layers_without_keyframe: int = 0
 
     def snapshot(self, *, extra_encodes: int = 0) -> CountersSnapshot:
         """Copy the counters; ``extra_encodes`` adds encoders found by inspection."""

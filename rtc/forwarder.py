@@ -1,40 +1,52 @@
 """Fan-out of one publisher track's RTP packets to its subscribers, without decoding.
 
-One :class:`Source` per publisher track, one :class:`Leg` per (source, subscriber). Packets are
-forwarded as they arrive (no jitter buffer): the payload is untouched, the RTP header is
-rewritten per leg (payload type, sequence number, timestamp, SSRC, header extensions) so each
-subscriber sees one continuous stream per SSRC even across pauses, keyframe gates and upstream
-loss.
+One :class:`Source` per publisher track, one :class:`~rtc.leg.Leg` per (source, subscriber).
+A track is one encoding, or several (simulcast): each is a :class:`~rtc.layers.Layer`, told
+apart by SSRC, learnt from the RID header extension on its first packets. Every leg receives
+exactly one layer or none; it moves to another only at a keyframe of that layer, and its header
+(and VP8's picture ids) are rewritten so the subscriber sees one continuous stream.
 
-Why there is no per-subscriber task or queue: the send path is synchronous (SRTP protect and a
-non-blocking UDP sendto on the subscriber's own socket), so a slow or stalled subscriber cannot
-hold up the loop. The only place packets could pile up is asyncio's user-space datagram buffer
-when the kernel refuses a send; that buffer is bounded per leg (:data:`LEG_BUFFER_LIMIT_BYTES`):
-over it, the leg's packets are dropped and its video re-gated to the next keyframe.
+Packets are forwarded as they arrive (no jitter buffer). Why there is no per-subscriber task or
+queue: the send path is synchronous (SRTP protect and a non-blocking UDP sendto on the
+subscriber's own socket), so a slow or stalled subscriber cannot hold up the loop. The only
+place packets could pile up is asyncio's user-space datagram buffer when the kernel refuses a
+send; that buffer is bounded per leg (:data:`LEG_BUFFER_LIMIT_BYTES`): over it, the leg's video
+is dropped and re-gated to the next keyframe, and its audio only past twice the bound.
 """
 
 from __future__ import annotations
 
-import struct
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RTCP_RTPFB_NACK, unwrap_rtx
-from aiortc.utils import random16, random32
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    unpack_remb_fci,
+    unwrap_rtx,
+)
 
 from rtc.audiolevel import AudioLevelMeter
 from rtc.counters import Counters
-from rtc.keyframes import KeyframeThrottle, starts_keyframe
+from rtc.keyframes import starts_keyframe
+from rtc.layers import Layer
+from rtc.leg import Leg, LegParams, abs_send_time
 from rtc.ntpclock import current_ms, current_ntp_time
-from rtc.passthrough import Wire, note_sent
+from rtc.vp8 import NO_DESCRIPTOR, Descriptor, descriptor, keyframe_size, rewrite
 
-# Packets kept per leg for NACK retransmission: ~5 s of 1 Mbit/s video.
-HISTORY_SIZE = 512
-# asyncio keeps datagrams the kernel refused in a per-socket buffer; past this, drop.
+__all__ = ["LEG_BUFFER_LIMIT_BYTES", "Leg", "LegParams", "Source"]
+
+log = logging.getLogger("lingkar.rtc")
+
+# asyncio keeps datagrams the kernel refused in a per-socket buffer; past this, drop video.
 LEG_BUFFER_LIMIT_BYTES = 256 * 1024
+# Audio is dropped only past twice that: when a link chokes, video goes first.
+AUDIO_BUFFER_LIMIT_BYTES = 2 * LEG_BUFFER_LIMIT_BYTES
 # An upstream video gap not repaired by retransmission within this time means the subscribers
 # got a broken frame: re-gate them and ask the publisher for a keyframe. 0.5 s leaves a
 # retransmission two round trips of a poor mobile link (~200 ms RTT) before giving up.
@@ -43,189 +55,18 @@ UPSTREAM_LOSS_REGATE_S = 0.5
 UPSTREAM_GAP_REGATE = 64
 # Forwarding delays kept per source for the median/p95 the room reports.
 DELAY_SAMPLES = 2048
-
-_HEADER = struct.Struct("!BBHII")
-_BYTES = [bytes([i]) for i in range(256)]
-
-
-@dataclass(frozen=True)
-class LegParams:
-    """What a subscriber negotiated for one of its sending transceivers."""
-
-    payload_type: int
-    rtx_payload_type: int | None
-    ssrc: int
-    rtx_ssrc: int
-    mid: str | None
-    mid_ext_id: int | None
-    audio_level_ext_id: int | None
-
-
-def _one_byte_extensions(elements: list[tuple[int, bytes]]) -> bytes:
-    """RFC 8285 one-byte header extension block (profile 0xBEDE), padded to 32 bits."""
-    body = b"".join(bytes([(ext_id << 4) | (len(value) - 1)]) + value for ext_id, value in elements)
-    body += b"\x00" * (-len(body) % 4)
-    return struct.pack("!HH", 0xBEDE, len(body) // 4) + body
-
-
-class Leg:
-    """One subscriber's copy of one publisher track."""
-
-    # Attribute reads on the packet path (K legs per packet) are cheaper with slots.
-    __slots__ = (
-        "_base_in",
-        "_ext",
-        "_ext_level",
-        "_history",
-        "_next_out",
-        "_payload_type",
-        "_rebase",
-        "_rtx_seq",
-        "_seq_offset",
-        "_ssrc",
-        "_ts_offset",
-        "kind",
-        "octets",
-        "packets",
-        "params",
-        "paused",
-        "sender",
-        "subscriber_id",
-        "waiting_keyframe",
-        "wire",
-    )
-
-    def __init__(
-        self,
-        subscriber_id: str,
-        kind: str,
-        sender: Any,
-        wire: Wire,
-        params: LegParams,
-        *,
-        paused: bool = False,
-        first_sequence: int | None = None,
-    ) -> None:
-        self.subscriber_id = subscriber_id
-        self.kind = kind
-        self.sender = sender
-        self.wire = wire
-        self.params = params
-        self.paused = paused
-        self.waiting_keyframe = kind == "video"
-        self._rebase = True
-        self._seq_offset = 0
-        self._base_in = 0
-        self._ts_offset: int | None = None
-        self._next_out = random16() % 32768 if first_sequence is None else first_sequence
-        self._rtx_seq = random16() % 32768
-        self._history: list[bytes | None] = [None] * HISTORY_SIZE
-        self.packets = 0
-        self.octets = 0
-        self._payload_type = params.payload_type
-        self._ssrc = params.ssrc
-        # Header extensions: mid (so BUNDLE demuxes by mid as well as SSRC) and, for audio,
-        # the level byte copied from the publisher. Prebuilt around the one changing byte.
-        elements: list[tuple[int, bytes]] = []
-        if params.mid_ext_id is not None and params.mid:
-            elements.append((params.mid_ext_id, params.mid.encode()))
-        self._ext = _one_byte_extensions(elements) if elements else b""
-        self._ext_level: tuple[bytes, bytes] | None = None
-        if kind == "audio" and params.audio_level_ext_id is not None:
-            block = _one_byte_extensions([*elements, (params.audio_level_ext_id, b"\x00")])
-            at = 4 + sum(1 + len(value) for _, value in elements) + 1
-            self._ext_level = (block[:at], block[at + 1 :])
-
-    @property
-    def next_sequence(self) -> int:
-        """The next outgoing sequence number (a recycled sender continues from here)."""
-        return self._next_out
-
-    def regate(self) -> None:
-        """Hold video back until the next keyframe; restart the sequence mapping."""
-        if self.kind == "video":
-            self.waiting_keyframe = True
-        self._rebase = True
-
-    def build(
-        self,
-        seq: int,
-        timestamp: int,
-        marker: int,
-        payload: bytes,
-        level: int | None,
-        ntp: int | None,
-    ) -> bytes | None:
-        """The packet for this leg, or None if it must not be sent (stale after a rebase).
-
-        ``level`` is the audio-level extension byte (V bit and level) to copy; ``ntp`` the
-        send time for the sender report, passed on frame ends and audio packets only.
-        """
-        if self._rebase:
-            self._rebase = False
-            self._seq_offset = (self._next_out - seq) & 0xFFFF
-            self._base_in = seq
-            if self._ts_offset is None:
-                self._ts_offset = (random32() - timestamp) & 0xFFFFFFFF
-        elif (seq - self._base_in) & 0xFFFF >= 0x8000:
-            return None
-        out_seq = (seq + self._seq_offset) & 0xFFFF
-        if (out_seq - self._next_out) & 0xFFFF < 0x8000:
-            self._next_out = (out_seq + 1) & 0xFFFF
-        out_ts = (timestamp + (self._ts_offset or 0)) & 0xFFFFFFFF
-        ext = self._ext
-        if level is not None and self._ext_level is not None:
-            prefix, suffix = self._ext_level
-            ext = prefix + _BYTES[level] + suffix
-        data = (
-            _HEADER.pack(
-                0x90 if ext else 0x80,
-                (marker << 7) | self._payload_type,
-                out_seq,
-                out_ts,
-                self._ssrc,
-            )
-            + ext
-            + payload
-        )
-        self._history[out_seq % HISTORY_SIZE] = data
-        self.packets += 1
-        self.octets += len(payload)
-        if ntp is not None:
-            note_sent(self.sender, ntp, out_ts, self.packets, self.octets)
-        return data
-
-    def retransmission(self, seq: int) -> bytes | None:
-        """The packet to send for a NACKed sequence number (RTX-wrapped when negotiated)."""
-        data = self._history[seq % HISTORY_SIZE]
-        if data is None or (data[2] << 8 | data[3]) != seq:
-            return None
-        rtx_pt = self.params.rtx_payload_type
-        if rtx_pt is None:
-            return data
-        header_len = 12
-        if data[0] & 0x10:
-            header_len += 4 + 4 * ((data[14] << 8) | data[15])
-        rtx_seq = self._rtx_seq
-        self._rtx_seq = (rtx_seq + 1) & 0xFFFF
-        return (
-            _HEADER.pack(
-                data[0],
-                (data[1] & 0x80) | rtx_pt,
-                rtx_seq,
-                (data[4] << 24) | (data[5] << 16) | (data[6] << 8) | data[7],
-                self.params.rtx_ssrc,
-            )
-            + data[12:header_len]
-            + data[2:4]
-            + data[header_len:]
-        )
+# A layer whose keyframe does not come this long after legs started waiting for it (keyframe
+# requests sent every second) is not used for a while: a browser that stopped it or never
+# encodes keyframes on it must not leave anyone without video.
+KEYFRAME_WAIT_S = 4.0
+LAYER_SUSPECT_S = 15.0
 
 
 class Source:
-    """One publisher track and its legs.
+    """One publisher track, its layers and its legs.
 
     :param send_pli: coroutine function sending a PLI upstream for a media SSRC.
+    :param rids: the simulcast layers the browser offered, lowest first (empty: one layer).
     """
 
     def __init__(
@@ -234,14 +75,13 @@ class Source:
         codecs: list[Any],
         counters: Counters,
         send_pli: Callable[[int], Any],
-        throttle: KeyframeThrottle | None = None,
+        rids: tuple[str, ...] = (),
     ) -> None:
         self.kind = kind
         self.counters = counters
         self.legs: dict[str, Leg] = {}
         self.muted = False
         self.meter = AudioLevelMeter() if kind == "audio" else None
-        self.throttle = throttle or KeyframeThrottle()
         self._send_pli = send_pli
         self._codec_names: dict[int, str] = {}
         self._rtx_apt: dict[int, int] = {}
@@ -254,24 +94,58 @@ class Source:
             else:
                 self._codec_names[codec.payloadType] = name
         self.codecs = [c for c in codecs if c.mimeType.split("/")[1].lower() != "rtx"]
-        self.media_ssrc: int | None = None
-        self._max_seq: int | None = None
-        self._missing: dict[int, float] = {}
-        self._legs_list: list[Leg] = []
+        self.clock_rate = int(self.codecs[0].clockRate) if self.codecs else 90000
+        self.simulcast = len(rids) > 1
+        self.layers = [Layer(i, rid) for i, rid in enumerate(rids)] if self.simulcast else []
+        if not self.layers:
+            self.layers = [Layer(0, None)]
+        self._by_rid = {layer.rid: layer for layer in self.layers if layer.rid is not None}
+        self._by_ssrc: dict[int, Layer] = {}
+        self._by_rtx: dict[int, Layer] = {}
+        self.suspect_until: dict[int, float] = {}
+        self._unknown_rids_logged = False
         self.delays_ms: deque[float] = deque(maxlen=DELAY_SAMPLES)
 
-    # ---- subscription management (called by the room) ----
+    # ---- subscription management (called by the room and the allocation) ----
 
-    def add_leg(self, leg: Leg) -> None:
+    def add_leg(self, leg: Leg, now: float | None = None) -> None:
         self.legs[leg.subscriber_id] = leg
-        self._legs_list = list(self.legs.values())
-        if self.kind == "video":
-            self.request_keyframe()
+        now = time.monotonic() if now is None else now
+        if self.kind == "audio":
+            leg.layer = leg.target = self.layers[0]
+            self.layers[0].attach(leg)
+        else:
+            # Start on the lowest layer that is sending: cheap on any link, and the first
+            # picture comes soonest. The allocation raises it once the link is known.
+            start = next((x for x in self.layers if x.active(now)), self.layers[0])
+            self.set_target(leg, start.index, now)
 
     def remove_leg(self, subscriber_id: str) -> Leg | None:
         leg = self.legs.pop(subscriber_id, None)
-        self._legs_list = list(self.legs.values())
+        if leg is not None:
+            for layer in self.layers:
+                layer.detach(leg)
+            leg.layer = leg.target = None
         return leg
+
+    def set_target(self, leg: Leg, index: int | None, now: float) -> None:
+        """Make ``leg`` receive layer ``index`` (None: no video), from that layer's next keyframe
+        on; until then it keeps the layer it has."""
+        if self.kind != "video":
+            return
+        layer = self.layers[index] if index is not None and 0 <= index < len(self.layers) else None
+        if layer is leg.target and (layer is None or leg.layer is layer or leg in layer.pending):
+            return
+        if leg.target is not None and leg.target is not leg.layer:
+            leg.target.detach(leg)
+        leg.target = layer
+        if layer is None:
+            if leg.layer is not None:
+                leg.layer.detach(leg)
+                leg.layer = None
+            return
+        if leg.layer is not layer:
+            layer.wait(leg, now)
 
     def set_paused(self, subscriber_id: str, paused: bool) -> None:
         leg = self.legs.get(subscriber_id)
@@ -279,31 +153,115 @@ class Source:
             return
         leg.paused = paused
         if not paused:
-            leg.regate()
-            if self.kind == "video":
-                self.request_keyframe()
+            self._regate(leg, time.monotonic())
 
     def set_muted(self, muted: bool) -> None:
         if self.muted == muted:
             return
         self.muted = muted
         if not muted:
-            for leg in self._legs_list:
-                leg.regate()
-            if self.kind == "video":
-                self.request_keyframe()
+            now = time.monotonic()
+            for leg in list(self.legs.values()):
+                self._regate(leg, now)
 
     def request_keyframe(self) -> None:
-        """Ask the publisher for a keyframe (sent, throttled, with the next packet)."""
+        """Ask the publisher for a keyframe on every layer someone receives (throttled)."""
         self.counters.keyframe_requests_received += 1
-        self.throttle.want()
+        for layer in self.layers:
+            if layer.legs or layer.pending:
+                layer.throttle.want()
 
-    def _regate_all(self) -> None:
-        for leg in self._legs_list:
-            leg.regate()
-        self.request_keyframe()
+    def _regate(self, leg: Leg, now: float) -> None:
+        """Hold the leg's video back until the next keyframe of its layer."""
+        leg.regate()
+        if self.kind != "video":
+            return
+        current = leg.layer
+        if current is not None:
+            current.detach(leg)
+            leg.layer = None
+        target = leg.target or current
+        leg.target = target
+        if target is not None:
+            target.wait(leg, now)
+
+    def _regate_layer(self, layer: Layer, now: float) -> None:
+        for leg in list(layer.legs):
+            self._regate(leg, now)
+        layer.throttle.want()
+        self.counters.keyframe_requests_received += 1
+
+    # ---- what the allocation reads ----
+
+    def usable_layers(self, now: float) -> list[Layer]:
+        """Layers a leg may be moved to now: sending, and not stalled on keyframes."""
+        return [
+            x for x in self.layers if x.active(now) and self.suspect_until.get(x.index, 0.0) <= now
+        ]
+
+    def measure(self, now: float) -> None:
+        """Update each layer's bitrate; give up on layers whose keyframe never comes."""
+        for layer in self.layers:
+            layer.measure(now)
+            if (
+                layer.pending
+                and now - layer.pending_since > KEYFRAME_WAIT_S
+                and layer.last_keyframe < layer.pending_since
+            ):
+                self.suspect_until[layer.index] = now + LAYER_SUSPECT_S
+                self.counters.layers_without_keyframe += 1
+                log.info(
+                    "a %s layer sent no keyframe in %.0f s; not used for now",
+                    self.kind,
+                    KEYFRAME_WAIT_S,
+                )
+                for leg in list(layer.pending):
+                    layer.detach(leg)
+                    leg.target = leg.layer
 
     # ---- the packet path ----
+
+    def _learn(self, packet: Any) -> Layer | None:
+        """The layer of a media packet whose SSRC is new (from its RID when simulcast)."""
+        ssrc = packet.ssrc
+        layer = self._by_rid.get(packet.extensions.rtp_stream_id) if self.simulcast else None
+        if not self.simulcast:
+            layer = self.layers[0]
+        if layer is None:
+            self.counters.packets_unknown_layer += 1
+            if not self._unknown_rids_logged:
+                self._unknown_rids_logged = True
+                log.info("dropping simulcast packets with a RID not offered, or none")
+            return None
+        if layer.ssrc is not None:
+            self._by_ssrc.pop(layer.ssrc, None)
+        layer.ssrc = ssrc
+        layer.max_seq = None
+        layer.missing.clear()
+        self._by_ssrc[ssrc] = layer
+        return layer
+
+    def _rtx_layer(self, packet: Any) -> Layer | None:
+        layer = self._by_rtx.get(packet.ssrc)
+        if layer is not None:
+            return layer
+        if not self.simulcast:
+            layer = self.layers[0]
+        else:
+            layer = self._by_rid.get(packet.extensions.repaired_rtp_stream_id)
+            if layer is None:
+                self.counters.packets_unknown_layer += 1
+                return None
+        if layer.rtx_ssrc is not None:
+            self._by_rtx.pop(layer.rtx_ssrc, None)
+        layer.rtx_ssrc = packet.ssrc
+        self._by_rtx[packet.ssrc] = layer
+        return layer
+
+    def media_ssrc_for_rtx(self, rtx_ssrc: int) -> int | None:
+        """The media SSRC an RTX stream repairs, once learnt (for the NACKs we send upstream)."""
+        layer = self._by_rtx.get(rtx_ssrc)
+        return layer.ssrc if layer is not None else None
 
     async def on_rtp(self, packet: Any, arrival_ms: int) -> None:
         """Forward one packet from the publisher (the receiver hook).
@@ -317,20 +275,40 @@ class Source:
         retransmitted = False
         apt = self._rtx_apt.get(pt)
         if apt is not None:
-            if self.media_ssrc is None or len(packet.payload) < 2:
+            layer = self._rtx_layer(packet)
+            if layer is None or layer.ssrc is None or len(packet.payload) < 2:
                 return
-            packet = unwrap_rtx(packet, payload_type=apt, ssrc=self.media_ssrc)
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=layer.ssrc)
             pt = apt
             retransmitted = True
         else:
-            self.media_ssrc = packet.ssrc
+            layer = self._by_ssrc.get(packet.ssrc) or self._learn(packet)
+            if layer is None:
+                return
         payload = packet.payload
         if not payload:
             return  # padding-only probe
+        layer.octets += len(payload)
+        layer.packets += 1
+        layer.last_packet = now
         seq = packet.sequence_number
         level_byte = None
+        keyframe = False
+        found = NO_DESCRIPTOR
         if self.kind == "video":
-            self._track_loss(seq, now, retransmitted)
+            self._track_loss(layer, seq, now, retransmitted)
+            codec = self._codec_names.get(pt, "")
+            keyframe = starts_keyframe(codec, payload)
+            if keyframe:
+                layer.last_keyframe = now
+                if codec == "VP8":
+                    size = keyframe_size(payload)
+                    if size is not None:
+                        layer.width, layer.height = size
+            if self.simulcast and codec == "VP8":
+                found = descriptor(payload)
+            if keyframe and layer.pending and not self.muted:
+                self._switch(layer, packet.timestamp, now, found)
         else:
             level = packet.extensions.audio_level
             if level is not None:
@@ -339,101 +317,177 @@ class Source:
                 if self.meter is not None:
                     self.meter.update(value, now)
 
-        legs = self._legs_list
+        legs = layer.legs
         if self.muted:
             counters.drops_paused += len(legs)
         elif legs:
-            keyframe: bool | None = None
-            timestamp = packet.timestamp
-            marker = packet.marker
-            # aiortc's sender reports are fed once per frame (video) or packet (audio).
-            ntp = current_ntp_time() if marker or self.kind == "audio" else None
-            # Counted locally and added once: the loop runs K times per packet.
-            forwarded = paused = gated = 0
-            for leg in legs:
-                if leg.paused:
-                    paused += 1
-                    continue
-                if leg.waiting_keyframe:
-                    if keyframe is None:
-                        keyframe = starts_keyframe(self._codec_names.get(pt, ""), payload)
-                    if not keyframe:
-                        gated += 1
-                        continue
-                    leg.waiting_keyframe = False
-                    leg._rebase = True
-                wire = leg.wire
-                if wire.congested(LEG_BUFFER_LIMIT_BYTES):
-                    counters.drops_congested += 1
-                    leg.regate()
-                    continue
-                data = leg.build(seq, timestamp, marker, payload, level_byte, ntp)
-                if data is None:
-                    continue
-                if wire.send_now(data) or await wire.send(data):
-                    forwarded += 1
-                elif leg.kind == "video":
-                    leg.regate()  # the subscriber missed part of a frame
-            if paused:
-                counters.drops_paused += paused
-            if gated:
-                counters.drops_gated += gated
-            if forwarded:
-                counters.packets_forwarded += forwarded
-                counters.bytes_forwarded += forwarded * len(payload)
-                # Datagram read by aiortc's DTLS transport -> last subscriber's sendto done.
-                self.delays_ms.append(current_ms() - arrival_ms)
+            await self._forward(layer, packet, payload, level_byte, found, now, arrival_ms)
+        if layer.pending and not self.muted:
+            counters.drops_gated += len(layer.pending)
 
-        throttle = self.throttle
-        if self.kind == "video" and self.media_ssrc is not None and not throttle.quiet(now):
-            waiting = any(leg.waiting_keyframe and not leg.paused for leg in legs)
-            if throttle.due(now, waiting=waiting and not self.muted):
+        throttle = layer.throttle
+        if self.kind == "video" and layer.ssrc is not None and not throttle.quiet(now):
+            waiting = bool(layer.pending) and not self.muted
+            if throttle.due(now, waiting=waiting):
                 counters.keyframe_requests_forwarded += 1
-                await self._send_pli(self.media_ssrc)
+                await self._send_pli(layer.ssrc)
 
-    def _track_loss(self, seq: int, now: float, retransmitted: bool) -> None:
-        missing = self._missing
-        if retransmitted or self._max_seq is None:
-            if self._max_seq is None:
-                self._max_seq = seq
+    async def _forward(
+        self,
+        layer: Layer,
+        packet: Any,
+        payload: bytes,
+        level_byte: int | None,
+        found: Descriptor,
+        now: float,
+        arrival_ms: int,
+    ) -> None:
+        counters = self.counters
+        seq = packet.sequence_number
+        timestamp = packet.timestamp
+        marker = packet.marker
+        video = self.kind == "video"
+        # aiortc's sender reports are fed once per frame (video) or packet (audio).
+        ntp = current_ntp_time() if marker or not video else None
+        send_time = abs_send_time(now)
+        limit = LEG_BUFFER_LIMIT_BYTES if video else AUDIO_BUFFER_LIMIT_BYTES
+        rewriting = found.picture_id >= 0 or found.tl0 >= 0
+        # Counted locally and added once: the loop runs K times per packet.
+        forwarded = paused = 0
+        dropped: list[Leg] | None = None
+        for leg in layer.legs:
+            if leg.paused:
+                paused += 1
+                continue
+            wire = leg.wire
+            if wire.congested(limit):
+                counters.drops_congested += 1
+                dropped = dropped or []
+                dropped.append(leg)
+                continue
+            body = payload
+            if rewriting:
+                picture_id, tl0 = leg.picture_ids(found)
+                if leg.rewrites_picture_ids:
+                    body = rewrite(payload, found, picture_id, tl0)
+            data = leg.build(seq, timestamp, marker, body, level_byte, ntp, now, send_time)
+            if data is None:
+                continue
+            if wire.send_now(data) or await wire.send(data):
+                forwarded += 1
+            elif video:
+                dropped = dropped or []
+                dropped.append(leg)  # the subscriber missed part of a frame
+        if dropped:
+            for leg in dropped:
+                self._regate(leg, now)
+        if paused:
+            counters.drops_paused += paused
+        if forwarded:
+            counters.packets_forwarded += forwarded
+            counters.bytes_forwarded += forwarded * len(payload)
+            # Datagram read by aiortc's DTLS transport -> last subscriber's sendto done.
+            self.delays_ms.append(current_ms() - arrival_ms)
+
+    def _switch(self, layer: Layer, timestamp: int, now: float, found: Descriptor) -> None:
+        """A keyframe starts on ``layer``: every leg waiting for it moves onto it now."""
+        for leg in layer.pending:
+            previous = leg.layer
+            if previous is not None and previous is not layer:
+                previous.detach(leg)
+                self.counters.layer_switches += 1
+            leg.switch_to(layer, timestamp, self.clock_rate, now, found)
+            layer.attach(leg)
+        layer.pending.clear()
+
+    def _track_loss(self, layer: Layer, seq: int, now: float, retransmitted: bool) -> None:
+        missing = layer.missing
+        if retransmitted or layer.max_seq is None:
+            if layer.max_seq is None:
+                layer.max_seq = seq
             missing.pop(seq, None)
             return
-        delta = (seq - self._max_seq) & 0xFFFF
+        delta = (seq - layer.max_seq) & 0xFFFF
         if 0 < delta < 0x8000:
             if delta > UPSTREAM_GAP_REGATE:
                 missing.clear()
-                self._upstream_loss()
+                self._upstream_loss(layer, now)
             elif delta > 1:
-                for lost in range(self._max_seq + 1, self._max_seq + delta):
+                for lost in range(layer.max_seq + 1, layer.max_seq + delta):
                     missing[lost & 0xFFFF] = now
-            self._max_seq = seq
+            layer.max_seq = seq
         elif missing:
             missing.pop(seq, None)
         if missing and now - next(iter(missing.values())) > UPSTREAM_LOSS_REGATE_S:
             missing.clear()
-            self._upstream_loss()
+            self._upstream_loss(layer, now)
 
-    def _upstream_loss(self) -> None:
+    def _upstream_loss(self, layer: Layer, now: float) -> None:
         self.counters.upstream_losses += 1
-        self._regate_all()
+        self._regate_layer(layer, now)
+
+    # ---- RTCP from subscribers ----
 
     async def on_leg_rtcp(self, leg: Leg, packet: Any) -> bool:
         """RTCP from a subscriber about ``leg``; True when consumed here."""
         fmt = getattr(packet, "fmt", None)
         kind = type(packet).__name__
+        now = time.monotonic()
         if kind == "RtcpPsfbPacket":
             if fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
                 if self.kind == "video":
-                    self.request_keyframe()
+                    self._keyframe_asked(leg, now)
                 return True
-            # REMB only steers a local encoder in aiortc; there is none here.
-            return fmt == RTCP_PSFB_APP
+            if fmt == RTCP_PSFB_APP:
+                self._remb(leg, packet, now)
+                return True
+            return False
         if kind == "RtcpRtpfbPacket" and fmt == RTCP_RTPFB_NACK:
-            if leg.paused or self.muted or leg.waiting_keyframe:
-                return True
-            for seq in packet.lost:
-                data = leg.retransmission(seq)
-                if data is not None and (leg.wire.send_now(data) or await leg.wire.send(data)):
-                    self.counters.retransmissions += 1
+            await self._nack(leg, packet.lost, now)
             return True
-        return False
+        if kind in ("RtcpRrPacket", "RtcpSrPacket") and leg.downlink is not None:
+            for report in packet.reports:
+                if report.ssrc == leg.params.ssrc:
+                    leg.downlink.on_report(leg, report.fraction_lost / 256, now)
+        return False  # aiortc keeps its statistics and round-trip time
+
+    def _keyframe_asked(self, leg: Leg, now: float) -> None:
+        """A subscriber cannot decode: ask for a keyframe of its layer, at most so often."""
+        layer = leg.layer
+        if layer is None or leg.paused or self.muted:
+            self.counters.keyframe_requests_limited += 1
+            return  # already waiting for one (or receiving nothing)
+        if not leg.ask_keyframe(now):
+            self.counters.keyframe_requests_limited += 1
+            return
+        self.counters.keyframe_requests_received += 1
+        layer.throttle.want()
+
+    def _remb(self, leg: Leg, packet: Any, now: float) -> None:
+        if leg.downlink is None:
+            return
+        try:
+            bitrate, _ssrcs = unpack_remb_fci(packet.fci)
+        except ValueError:
+            return
+        leg.downlink.on_remb(bitrate, now)
+
+    async def _nack(self, leg: Leg, lost: list[int], now: float) -> None:
+        """Resend what a subscriber lost: once per packet, while still useful, and never while
+        its link is congested (a retransmission then only adds to the queue that lost it)."""
+        counters = self.counters
+        if leg.paused or self.muted or leg.layer is None:
+            return
+        downlink = leg.downlink
+        if downlink is not None and downlink.congested:
+            counters.nacks_refused_congested += len(lost)
+            return
+        rtt = downlink.rtt if downlink is not None else 0.0
+        for seq in lost:
+            data = leg.retransmission(seq, now, rtt)
+            if data == "late":
+                counters.nacks_refused_late += 1
+            elif data == "repeat":
+                counters.nacks_refused_repeat += 1
+            elif isinstance(data, bytes) and (leg.wire.send_now(data) or await leg.wire.send(data)):
+                counters.retransmissions += 1

@@ -50,6 +50,7 @@ from pylibsrtp._binding import lib as srtp_lib
 from rtc.counters import Counters
 from rtc.receiving import DTLS_PRIVATE_NAMES, ReceiveHandler, install_inline_receive
 from rtc.receiving import PRIVATE_NAMES as RECEIVER_NAMES
+from rtc.routing import install_mid_routing
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
 RtcpHandler = Callable[[Any], Awaitable[bool]]
@@ -119,7 +120,11 @@ class _CountingTrackQueue(asyncio.Queue[Any]):
 
 
 def install_receiver_hooks(
-    receiver: Any, track: Any, counters: Counters, on_rtp: RtpHandler
+    receiver: Any,
+    track: Any,
+    counters: Counters,
+    on_rtp: RtpHandler,
+    rtx_lookup: Callable[[int], int | None] | None = None,
 ) -> None:
     """Make ``receiver`` pass its packets to ``on_rtp`` and never decode.
 
@@ -139,9 +144,10 @@ def install_receiver_hooks(
             if encoding.rtx is not None:
                 router.ssrc_table[encoding.rtx.ssrc] = receiver
 
-    receiver._handle_rtp_packet = ReceiveHandler(receiver, on_rtp)
+    receiver._handle_rtp_packet = ReceiveHandler(receiver, on_rtp, rtx_lookup)
     receiver.receive = receive
     install_inline_receive(receiver.transport)
+    install_mid_routing(receiver.transport)
 
 
 def install_sender_hooks(sender: Any, on_rtcp: RtcpHandler) -> None:

@@ -32,6 +32,7 @@ from aiortc import (
     sdp,
 )
 
+from rtc.downlink import Downlink
 from rtc.forwarder import Leg, LegParams, Source
 from rtc.numbering import keep_numbering
 from rtc.passthrough import (
@@ -42,6 +43,7 @@ from rtc.passthrough import (
     install_sender_hooks,
     sender_has_encoder,
 )
+from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_to_answer, parse_offer
 
 if TYPE_CHECKING:
     from rtc.room import Room
@@ -54,6 +56,11 @@ MAX_SDP_BYTES = 64 * 1024
 
 _MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+_ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+# What the server's answer asks of a browser's Opus encoder (RFC 7587 section 6.1): in-band
+# FEC, so that a lost packet is partly rebuilt from the next one (Chromium turns it on only
+# when the answer says so). DTX is not asked for: see docs/architecture.md.
+OPUS_ANSWER_PARAMETERS = {"minptime": 10, "useinbandfec": 1}
 
 
 class NegotiationError(Exception):
@@ -132,6 +139,7 @@ class Peer:
         self._room = room
         self.pc: Any = RTCPeerConnection(configuration)
         self.control: Any = None
+        self.downlink = Downlink()
         self.on_negotiation_needed: Callable[[], None] | None = None
         self.on_control: Callable[[Any], None] | None = None
         self.on_connection_state: Callable[[str], None] | None = None
@@ -141,6 +149,7 @@ class Peer:
         self._next_sequence: dict[int, int] = {}
         self._published_by_mid: dict[str, tuple[TrackId, Source]] = {}
         self._kind_by_mid: dict[str, TrackKind] = {}
+        self._simulcast: dict[str, SimulcastOffer] = {}
         self._notified = False
         self._closed = False
         self.pc.on("track", self._on_track)
@@ -186,15 +195,37 @@ class Peer:
             raise NegotiationError(f"cannot accept an offer in state {self.pc.signalingState}")
         parsed = _parse(offer_sdp, "offer")
         self._classify(parsed)
+        offered = parse_offer(offer_sdp)
+        for mid, offer in offered.items():
+            if self._kind_by_mid.get(mid) == "video":
+                self._simulcast.setdefault(mid, offer)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            self._answer_parameters(parsed)
             answer = await self.pc.createAnswer()
             await self.pc.setLocalDescription(answer)
         except Exception as exc:
             raise NegotiationError(f"offer rejected: {exc}") from exc
         self._sync_published(parsed)
         self._after_negotiation()
-        return str(self.pc.localDescription.sdp)
+        return add_to_answer(str(self.pc.localDescription.sdp), self._simulcast)
+
+    def _answer_parameters(self, parsed: Any) -> None:
+        """What aiortc's answer would leave out: the simulcast header extensions of the
+        camera's m-line (so its layers are told apart) and Opus's FEC (per transceiver)."""
+        offered = {m.rtp.muxId: m for m in parsed.media}
+        for transceiver in self.pc.getTransceivers():
+            media = offered.get(transceiver.mid)
+            if media is None:
+                continue
+            if transceiver.mid in self._simulcast:
+                have = {e.uri for e in transceiver._headerExtensions}
+                for extension in media.rtp.headerExtensions:
+                    if extension.uri in SIMULCAST_EXTENSIONS and extension.uri not in have:
+                        transceiver._headerExtensions.append(extension)
+            for codec in transceiver._codecs:
+                if str(codec.mimeType).lower() == "audio/opus":
+                    codec.parameters.update(OPUS_ANSWER_PARAMETERS)
 
     async def create_offer(self) -> str:
         """Make an offer carrying the pending subscription changes; send it to the browser."""
@@ -274,11 +305,18 @@ class Peer:
             return
         receiver = transceiver.receiver
         kind = self._kind_by_mid.get(transceiver.mid)
+        offer = self._simulcast.get(transceiver.mid) if kind == "video" else None
         source = Source(
-            track.kind, list(transceiver._codecs), self._room._counters, receiver._send_rtcp_pli
+            track.kind,
+            list(transceiver._codecs),
+            self._room._counters,
+            receiver._send_rtcp_pli,
+            rids=offer.rids if offer is not None else (),
         )
         # Hooks go on every received track, even ignored ones: nothing is ever decoded.
-        install_receiver_hooks(receiver, track, self._room._counters, source.on_rtp)
+        install_receiver_hooks(
+            receiver, track, self._room._counters, source.on_rtp, source.media_ssrc_for_rtx
+        )
         if kind is None:
             return
         track_id = TrackId(self.id, kind)
@@ -383,6 +421,7 @@ class Peer:
             mid=transceiver.mid,
             mid_ext_id=extensions.get(_MID_URI),
             audio_level_ext_id=extensions.get(_AUDIO_LEVEL_URI),
+            abs_send_time_ext_id=extensions.get(_ABS_SEND_TIME_URI),
         )
         leg = Leg(
             self.id,
@@ -392,6 +431,7 @@ class Peer:
             params,
             paused=self._room._is_paused(slot.track_id, self.id),
             first_sequence=self._next_sequence.get(id(sender)),
+            downlink=self.downlink,
         )
         slot.leg = leg
         self._bindings[id(sender)] = (slot.source, leg)
@@ -412,6 +452,14 @@ class Peer:
         self._maybe_notify()
         if self.on_connection_state is not None:
             self.on_connection_state(str(self.pc.connectionState))
+
+    def _legs(self) -> list[tuple[TrackId, Source, Leg]]:
+        """This peer's negotiated subscriptions: (publisher track, its source, our leg)."""
+        return [
+            (track_id, slot.source, slot.leg)
+            for track_id, slot in self._slots.items()
+            if slot.leg is not None
+        ]
 
     def encoders(self) -> int:
         """Senders of this peer that own an encoder (none should)."""

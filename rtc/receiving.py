@@ -27,12 +27,13 @@ from typing import Any
 import pylibsrtp
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
 
 from rtc.ntpclock import current_ms
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
+RtxLookup = Callable[[int], "int | None"]
 
 logger = logging.getLogger(__name__)
 _CONNECTED = DtlsState.CONNECTED
@@ -44,6 +45,10 @@ RECEIVER_NACK_GENERATOR = "_RTCRtpReceiver__nack_generator"
 RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
+
+# One NACK generator per media SSRC of a track: a camera's layers, or a new SSRC after the
+# browser replaced its track. More are not kept (a browser sending SSRC after SSRC).
+MAX_NACKED_STREAMS = 8
 
 # (class, attribute) pairs for rtc.selftest.
 PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
@@ -69,17 +74,34 @@ def _attribute(receiver: Any, name: str) -> Any:
 class ReceiveHandler:
     """Stands in for one receiver's ``_handle_rtp_packet``."""
 
-    __slots__ = ("_codecs", "_estimator", "_nack", "_on_rtp", "_receiver", "_rtx_ssrc", "_streams")
+    __slots__ = (
+        "_codecs",
+        "_estimator",
+        "_nack",
+        "_nacks",
+        "_on_rtp",
+        "_receiver",
+        "_rtx_lookup",
+        "_rtx_ssrc",
+        "_streams",
+    )
 
-    def __init__(self, receiver: Any, on_rtp: RtpHandler) -> None:
+    def __init__(
+        self, receiver: Any, on_rtp: RtpHandler, rtx_lookup: RtxLookup | None = None
+    ) -> None:
         self._receiver = receiver
         self._on_rtp = on_rtp
+        # Simulcast RTX streams are not in the SDP: the forwarder learns them from the
+        # repaired-rtp-stream-id extension.
+        self._rtx_lookup = rtx_lookup
         # The dicts are filled in place by receive(); the objects are never replaced.
         self._codecs: dict[int, Any] = _attribute(receiver, RECEIVER_CODECS)
         self._streams: dict[int, Any] = _attribute(receiver, RECEIVER_REMOTE_STREAMS)
         self._rtx_ssrc: dict[int, int] = _attribute(receiver, RECEIVER_RTX_SSRC)
         self._estimator: Any = _attribute(receiver, RECEIVER_ESTIMATOR)  # None for audio
         self._nack: Any = _attribute(receiver, RECEIVER_NACK_GENERATOR)  # None for audio
+        # aiortc's generator follows one sequence space; simulcast layers have one each.
+        self._nacks: dict[int, Any] = {}
         _attribute(receiver, RECEIVER_RTCP_SSRC)
 
     async def __call__(self, packet: Any, arrival_time_ms: int) -> None:
@@ -115,15 +137,21 @@ class ReceiveHandler:
         if stream is None:
             stream = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
-        nack = self._nack
-        if nack is None:
+        if self._nack is None:
             return
         if is_rtx(codec):
             original_ssrc = self._rtx_ssrc.get(packet.ssrc)
+            if original_ssrc is None and self._rtx_lookup is not None:
+                original_ssrc = self._rtx_lookup(packet.ssrc)
             apt = codec.parameters.get("apt")
             if original_ssrc is None or len(packet.payload) < 2 or apt not in self._codecs:
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+        nack = self._nacks.get(packet.ssrc)
+        if nack is None:
+            if len(self._nacks) >= MAX_NACKED_STREAMS:
+                return
+            nack = self._nacks[packet.ssrc] = NackGenerator()
         if nack.add(packet):
             await receiver._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
 

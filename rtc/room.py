@@ -6,15 +6,25 @@ accounts, roles or HTTP: the server decides who may do what and calls these meth
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiortc import RTCIceServer
 
 from rtc.audiolevel import AudioLevel
 from rtc.counters import Counters, CountersSnapshot
+from rtc.downlink import DownlinkReport, Want
 from rtc.forwarder import Source
 from rtc.peer import Peer, TrackId
+
+log = logging.getLogger("lingkar.rtc")
+
+# How often every subscriber's layers are chosen again (and the layers' rates measured). A
+# falling estimate (REMB) is acted on at the next tick, so at most this late.
+ALLOCATION_INTERVAL_S = 0.25
 
 
 class UnknownPeer(KeyError):
@@ -47,6 +57,7 @@ class Room:
         self._paused: set[tuple[TrackId, str]] = set()
         self.on_track_published: Callable[[TrackId], None] | None = None
         self.on_track_unpublished: Callable[[TrackId], None] | None = None
+        self._allocation_task: asyncio.Task[None] | None = None
 
     # ---- peers ----
 
@@ -56,6 +67,8 @@ class Room:
             raise ValueError(f"peer {peer_id!r} already in the room")
         peer = Peer(peer_id, self, Peer.configuration(self._ice_servers))
         self._peers[peer_id] = peer
+        if self._allocation_task is None:
+            self._allocation_task = asyncio.ensure_future(self._allocation_loop())
         return peer
 
     def peer(self, peer_id: str) -> Peer:
@@ -79,9 +92,45 @@ class Room:
         await peer._close_connection()
 
     async def close(self) -> None:
-        """Close every peer."""
+        """Close every peer and stop the allocation."""
+        task, self._allocation_task = self._allocation_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for peer_id in list(self._peers):
             await self.remove_peer(peer_id)
+
+    # ---- what each subscriber receives of each video (rtc/downlink.py) ----
+
+    def set_wants(self, subscriber_id: str, wants: Mapping[TrackId, Want]) -> None:
+        """Priority and tile size of each video for this subscriber (others: defaults)."""
+        self.peer(subscriber_id).downlink.wants = dict(wants)
+
+    def set_receive_cap(self, subscriber_id: str, bps: float | None) -> None:
+        """The most this subscriber may receive, in bits per second (None: its link decides)."""
+        self.peer(subscriber_id).downlink.cap_bps = bps
+
+    def downlink(self, subscriber_id: str) -> DownlinkReport:
+        """The subscriber's estimate, rates, link quality and what each video is for it."""
+        peer = self.peer(subscriber_id)
+        return peer.downlink.report(time.monotonic(), peer._legs())
+
+    def allocate(self, now: float | None = None) -> None:
+        """Measure every layer and choose every subscriber's layers (the loop does this)."""
+        now = time.monotonic() if now is None else now
+        for source in self._sources.values():
+            source.measure(now)
+        for peer in list(self._peers.values()):
+            peer.downlink.allocate(now, peer._legs())
+
+    async def _allocation_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ALLOCATION_INTERVAL_S)
+            try:
+                self.allocate()
+            except Exception:  # a bug here must not stop the allocation for good
+                log.exception("layer allocation failed")
 
     # ---- tracks and subscriptions ----
 

@@ -101,8 +101,14 @@ class Client:
         video: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
         offer_filter: Callable[[str], str] | None = None,
+        remb: bool = False,
     ) -> None:
         self.name = name
+        # aiortc's receive-side estimator, in the same process (and GIL) as the server and the
+        # other clients' decoders, reads event-loop stalls as queueing and reports a falling
+        # REMB on loopback. Tests of forwarding switch it off; the adaptation is tested with
+        # Chromium behind a real rate limit (tests/browser/test_adaptive_media.py).
+        self._remb = remb
         # aiortc quirk (client side only): with its default "balanced" bundle policy, two
         # m-lines of one kind added by the same re-offer to a peer that had none of that kind
         # land on a transport the BUNDLE then discards; tests add them one offer at a time.
@@ -130,6 +136,8 @@ class Client:
     def _on_track(self, track: MediaStreamTrack) -> None:
         self.tracks[track.id] = track
         receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        if not self._remb:
+            receiver._RTCRtpReceiver__remote_bitrate_estimator = None
         original = receiver._handle_rtp_packet
 
         async def handle(packet: Any, arrival_time_ms: int) -> None:

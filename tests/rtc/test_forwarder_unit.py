@@ -90,13 +90,14 @@ def test_nack_is_answered_with_rtx() -> None:
     original = leg.build(7, 3000, 1, b"frame-data", None, None)
     assert original is not None
     rtx = leg.retransmission(500)
-    assert rtx is not None
+    assert isinstance(rtx, bytes)
     packet = RtpPacket.parse(rtx, _extensions_map())
     assert (packet.payload_type, packet.ssrc) == (97, 2)
     restored = unwrap_rtx(packet, payload_type=96, ssrc=1)
     assert restored.sequence_number == 500
     assert restored.payload == b"frame-data"
-    assert leg.retransmission(501) is None  # never sent
+    assert leg.retransmission(501) == "missing"  # never sent
+    assert leg.retransmission(500) == "repeat"  # answered once only
 
 
 class _FakeWire:

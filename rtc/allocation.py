@@ -1,0 +1,97 @@
+"""Sharing one subscriber's video budget among the videos it may receive.
+
+A pure function, so that its rules can be read and tested alone:
+
+1. Videos are served in priority order (0 first: a shared screen, then the leader, then the
+   speakers, then the others; the server sets the order).
+2. First, every video in that order gets its lowest layer while the budget lasts. When one does
+   not fit, it and every video after it get none: a lower priority never has video while a
+   higher one has not.
+3. Then, in the same order, each video climbs layer by layer while the budget lasts.
+
+Hysteresis, so that layers do not flap: keeping what a video has needs only its rate, while a
+step above it (or back from paused) needs a margin on top, and only when the caller allows
+upgrades at all (it holds them back for a while after a step down).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+# A step up, or a paused video's return, needs this much more budget than the layer's rate:
+# the rate is an average and the next keyframe is a burst.
+UPGRADE_MARGIN = 1.25
+RESUME_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class Option:
+    """One video a subscriber may receive.
+
+    ``rates``: (layer index, bits per second) of the layers it may get, lowest first;
+    ``current``: the layer index it has now (None: none).
+    """
+
+    key: Hashable
+    priority: int
+    rates: Sequence[tuple[int, float]]
+    current: int | None = None
+
+
+def allocate(
+    budget: float,
+    options: Sequence[Option],
+    *,
+    allow_upgrade: bool = True,
+    upgrade_margin: float = UPGRADE_MARGIN,
+    resume_margin: float = RESUME_MARGIN,
+) -> dict[Hashable, int | None]:
+    """The layer index each video gets (None: no video), within ``budget`` bits per second."""
+    ordered = sorted(options, key=lambda o: o.priority)
+    chosen: dict[Hashable, int | None] = {o.key: None for o in ordered}
+    position: dict[Hashable, int] = {}
+    remaining = budget
+    for option in ordered:
+        if not option.rates:
+            continue
+        lowest = option.rates[0][1]
+        if option.current is None:
+            if not allow_upgrade:
+                continue  # a paused video stays paused while upgrades are held back
+            need = lowest * resume_margin
+        else:
+            need = lowest
+        if remaining < need:
+            break
+        remaining -= lowest
+        position[option.key] = 0
+    for option in ordered:
+        if option.key not in position:
+            continue
+        at = 0
+        held = _held_position(option)
+        while at + 1 < len(option.rates):
+            extra = option.rates[at + 1][1] - option.rates[at][1]
+            keeping = at + 1 <= held
+            if not keeping and not allow_upgrade:
+                break
+            if remaining < (extra if keeping else extra * upgrade_margin):
+                break
+            remaining -= extra
+            at += 1
+        chosen[option.key] = option.rates[at][0]
+    return chosen
+
+
+def _held_position(option: Option) -> int:
+    """The position in ``rates`` of the layer the video has now (-1: none or not offered)."""
+    for at, (index, _rate) in enumerate(option.rates):
+        if index == option.current:
+            return at
+    if option.current is not None:
+        # Its layer is no longer offered (too big for the tile, or stopped): keep the largest
+        # one below it without a margin.
+        below = [at for at, (index, _rate) in enumerate(option.rates) if index < option.current]
+        return below[-1] if below else -1
+    return -1
