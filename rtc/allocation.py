@@ -7,7 +7,8 @@ A pure function, so that its rules can be read and tested alone:
 2. First, every video in that order gets its lowest layer while the budget lasts. When one does
    not fit, it and every video after it get none: a lower priority never has video while a
    higher one has not.
-3. Then, in the same order, each video climbs layer by layer while the budget lasts.
+3. Then, in the same order, each video climbs layer by layer while the budget lasts, to at
+   most one layer above what it has.
 
 Hysteresis, so that layers do not flap: keeping what a video has needs only its rate, while a
 step above it (or back from paused) needs a margin on top, and only when the caller allows
@@ -71,11 +72,12 @@ def allocate(
             continue
         at = 0
         held = _held_position(option)
-        while at + 1 < len(option.rates):
+        # Above what it has, one layer per allocation: each step's effect on the link shows
+        # before the next.
+        top = min(len(option.rates) - 1, held + 1 if allow_upgrade else max(held, 0))
+        while at < top:
             extra = option.rates[at + 1][1] - option.rates[at][1]
             keeping = at + 1 <= held
-            if not keeping and not allow_upgrade:
-                break
             if remaining < (extra if keeping else extra * upgrade_margin):
                 break
             remaining -= extra

@@ -1,108 +1,130 @@
 """One subscriber's downlink: how many bits per second can reach it, from what its browser says.
 
 Chromium, receiving from the server, sends two kinds of feedback the core can use (checked in
-this project with Chromium 156 through the real server; docs/architecture.md has the evidence):
+this project with Chromium 156 through the real server; docs/architecture.md has the figures):
 
-- **REMB** (``goog-remb``, negotiated on every video m-line the server offers): Chromium's
-  receive-side estimator measures the delay of the packets that carry the abs-send-time header
-  extension, which every forwarded packet carries, and reports the rate its link takes. It
-  falls within a second when a queue builds up, and climbs by at most ~1.5 times what it
-  receives, so the core can only raise what it sends one step at a time.
+- **REMB** (``goog-remb``, negotiated on every video m-line the server offers). Chromium's
+  receive-side estimator measures the delay of the packets carrying the abs-send-time header
+  extension, which every forwarded video packet carries. Its value trails what arrives (about
+  1.08 times it: it cannot see spare capacity), and it *falls*, to 0.85 times what arrives,
+  when it sees a queue build up. That fall is the congestion signal used here.
 - **receiver reports**: the fraction of packets lost on each SSRC since the last report.
 
 Transport-wide congestion control (transport-cc) would need the server to number every packet
-and run the sender-side estimator itself; aiortc does not negotiate it, and the two signals
-above are enough to allocate layers (the approach of Janus's and Galene's REMB paths).
+and run a sender-side estimator itself; aiortc does not negotiate it.
 
-The estimate is the lower of the REMB and a loss-based limit (the loss half of Google
-Congestion Control, draft-ietf-rmcat-gcc-02 section 6): once loss passes 10 % it falls in
-proportion, under 2 % it rises 8 % per report, in between it holds. Without either, the link is
-not measured: the estimate is an assumption that only paces the first upgrades, and nothing is
-paused on it.
+So the estimate is the server's own target rate, driven like an AIMD controller: it grows by
+:data:`GROWTH_PER_S` a second (up to 1.5 times what is sent, so it never runs far ahead of what
+has been tried), and on a congestion signal (a falling REMB, or loss over 10 %: the loss rule of
+draft-ietf-rmcat-gcc-02 section 6) it drops to the REMB, or to what was sent less half the
+loss, and holds still for a while, longer each time a cut follows soon after the last.
 """
 
 from __future__ import annotations
 
-# Before the first feedback, assume a modest link: a phone on mobile data must not be flooded
-# for the second or two the first REMB takes. The allocation climbs from here.
-INITIAL_ESTIMATE_BPS = 600_000
+# Before the first feedback: a link most phones on 4G have. Too high for a weak link for the
+# second or two until it says so; the target is cut then.
+INITIAL_ESTIMATE_BPS = 500_000
 # Floor of the estimate: enough for audio from a few speakers.
 MIN_ESTIMATE_BPS = 60_000
 # A REMB older than this no longer counts (the browser stopped sending it).
 REMB_STALE_S = 3.0
+# A REMB this much below the previous one is Chromium seeing a queue (it never lowers it
+# otherwise: it holds, or it grows).
+REMB_FALL = 0.95
 # GCC's loss thresholds (draft-ietf-rmcat-gcc-02 section 6).
 LOSS_HIGH = 0.10
-LOSS_LOW = 0.02
-LOSS_INCREASE = 1.08
-# The loss-based limit never climbs past this multiple of what is actually sent.
+# Growth of the target while nothing says congested: a rate from 300 kbit/s to 1.2 Mbit/s in
+# about ten seconds, a layer step every two or three.
+GROWTH_PER_S = 1.15
+# The target never grows past this multiple of what is actually sent (plus a little).
 MAX_OVER_SENT = 1.5
-# Congested: loss above LOSS_HIGH in the latest reports, or the REMB fell below this share of
-# what the server sends. Retransmissions stop and video is reduced at once.
-CONGESTED_SEND_SHARE = 0.85
-# Smoothing of each leg's reported loss (reports come about once a second per SSRC).
-LOSS_SMOOTHING = 0.5
+GROWTH_ALLOWANCE_BPS = 50_000
+# Congested for this long after a signal: retransmissions stop, video steps down at once.
+CONGESTION_MEMORY_S = 1.5
+# After a cut the target holds still; the hold doubles when a cut follows the last within
+# REPEAT_CUT_S, up to MAX_HOLD_S, and is back to BASE_HOLD_S after STABLE_S without one.
+BASE_HOLD_S = 3.0
+MAX_HOLD_S = 40.0
+REPEAT_CUT_S = 12.0
+STABLE_S = 30.0
 
 
 class BandwidthEstimate:
-    """The downlink estimate of one subscriber, fed by its RTCP."""
+    """The downlink estimate of one subscriber, fed by its RTCP, updated on each allocation."""
 
     def __init__(self, initial_bps: int = INITIAL_ESTIMATE_BPS) -> None:
-        self.initial_bps = float(initial_bps)
+        self.target = float(initial_bps)
         self.remb_bps: float | None = None
         self.remb_at = float("-inf")
-        # The loss-based limit exists once loss above LOSS_HIGH has been seen.
-        self.loss_bps: float | None = None
+        self.rembs = 0
         self.loss = 0.0
         self.loss_at = float("-inf")
-        self.rembs = 0
+        self.cuts = 0
+        self._signal_at = float("-inf")
+        self._cut_due = False
+        self._updated_at: float | None = None
+        self._hold = BASE_HOLD_S
+        self._hold_until = float("-inf")
+        self._last_cut = float("-inf")
 
     def on_remb(self, bps: float, now: float) -> None:
+        previous = self.remb_bps
         self.remb_bps = max(float(bps), float(MIN_ESTIMATE_BPS))
         self.remb_at = now
         self.rembs += 1
+        if previous is not None and self.remb_bps < previous * REMB_FALL:
+            self._signal(now)
 
-    def on_loss(self, loss: float, sent_bps: float, now: float) -> None:
-        """A receiver report: ``loss`` (0..1) over the legs that reported, while sending
-        ``sent_bps`` to this subscriber."""
+    def on_loss(self, loss: float, now: float) -> None:
+        """Receiver reports: ``loss`` (0..1) over the legs that reported."""
         self.loss = loss
         self.loss_at = now
-        limit = self.loss_bps
         if loss > LOSS_HIGH:
-            base = sent_bps if limit is None else min(limit, sent_bps)
-            self.loss_bps = max(float(MIN_ESTIMATE_BPS), base * (1 - loss / 2))
-        elif loss < LOSS_LOW and limit is not None:
-            ceiling = max(sent_bps * MAX_OVER_SENT, self.initial_bps)
-            self.loss_bps = min(limit * LOSS_INCREASE, max(ceiling, limit))
+            self._signal(now)
+
+    def _signal(self, now: float) -> None:
+        self._signal_at = now
+        self._cut_due = True
 
     def remb_fresh(self, now: float) -> bool:
         return self.remb_bps is not None and now - self.remb_at <= REMB_STALE_S
 
     def measured(self, now: float) -> bool:
         """Whether the link has said anything (a REMB, or loss) rather than being assumed."""
-        return self.remb_fresh(now) or self.loss_bps is not None
+        return self.remb_fresh(now) or self.loss_at > float("-inf")
 
-    def value(self, now: float, sent_bps: float = 0.0) -> float:
-        """Bits per second the link is believed to take now.
+    def congested(self, now: float) -> bool:
+        return now - self._signal_at < CONGESTION_MEMORY_S
 
-        Before any measure, an assumption that starts at the initial figure and follows what
-        is sent (1.5 times it), so a client that never reports can still be given more.
-        """
-        limits = []
+    def update(self, now: float, sent_bps: float) -> float:
+        """Move the target for the time since the last update; return it."""
+        elapsed = 0.0 if self._updated_at is None else max(0.0, now - self._updated_at)
+        self._updated_at = now
+        if self._cut_due:
+            self._cut_due = False
+            self._cut(now, sent_bps)
+        elif now >= self._hold_until and not self.congested(now):
+            ceiling = max(sent_bps, self.remb_bps or 0.0) * MAX_OVER_SENT + GROWTH_ALLOWANCE_BPS
+            if self.target < ceiling:
+                self.target = min(ceiling, self.target * GROWTH_PER_S**elapsed)
+        if now - self._last_cut > STABLE_S:
+            self._hold = BASE_HOLD_S
+        return self.target
+
+    def _cut(self, now: float, sent_bps: float) -> None:
+        limits = [self.target]
         if self.remb_fresh(now) and self.remb_bps is not None:
             limits.append(self.remb_bps)
-        if self.loss_bps is not None:
-            limits.append(self.loss_bps)
-        if limits:
-            return min(limits)
-        return max(self.initial_bps, sent_bps * MAX_OVER_SENT)
+        if now - self.loss_at < CONGESTION_MEMORY_S and self.loss > LOSS_HIGH and sent_bps > 0:
+            limits.append(sent_bps * (1 - self.loss / 2))
+        self.target = max(float(MIN_ESTIMATE_BPS), min(limits))
+        if now - self._last_cut < REPEAT_CUT_S:
+            self._hold = min(self._hold * 2, MAX_HOLD_S)
+        self._last_cut = now
+        self._hold_until = now + self._hold
+        self.cuts += 1
 
-    def congested(self, sent_bps: float, now: float) -> bool:
-        if now - self.loss_at < 2.0 and self.loss > LOSS_HIGH:
-            return True
-        remb = self.remb_bps
-        return (
-            self.remb_fresh(now)
-            and remb is not None
-            and sent_bps > 0
-            and remb < sent_bps * CONGESTED_SEND_SHARE
-        )
+    def value(self) -> float:
+        """Bits per second the link is believed to take now."""
+        return self.target

@@ -43,7 +43,7 @@ from rtc.passthrough import (
     install_sender_hooks,
     sender_has_encoder,
 )
-from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_to_answer, parse_offer
+from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_simulcast_lines, parse_offer
 
 if TYPE_CHECKING:
     from rtc.room import Room
@@ -208,7 +208,7 @@ class Peer:
             raise NegotiationError(f"offer rejected: {exc}") from exc
         self._sync_published(parsed)
         self._after_negotiation()
-        return add_to_answer(str(self.pc.localDescription.sdp), self._simulcast)
+        return add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
 
     def _answer_parameters(self, parsed: Any) -> None:
         """What aiortc's answer would leave out: the simulcast header extensions of the
@@ -244,7 +244,8 @@ class Peer:
         offer = await self.pc.createOffer()
         offer_sdp = keep_numbering(offer.sdp, previous.sdp if previous is not None else None)
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        return str(self.pc.localDescription.sdp)
+        # The browser's simulcast m-line keeps its layers only if every offer says so again.
+        return add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
 
     async def accept_answer(self, answer_sdp: str) -> None:
         """Apply the browser's answer to :meth:`create_offer`; forwarding starts here."""

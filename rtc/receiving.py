@@ -46,6 +46,14 @@ RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 
+# The REMB a publisher gets never says less than this. aiortc's receive-side estimator (like
+# Chromium's) trails what arrives, at ~1.08 times it, and has no probe detection: a browser
+# that starts its simulcast at 300 kbit/s and listens to it switches its upper layers off and
+# never gets them back (seen with Chromium 156: 60-90 kbit/s available, one layer sent). Above
+# this floor the REMB still falls when aiortc sees the publisher's uplink queue up; below it,
+# the browser's own loss-based control (our receiver reports) guards its uplink.
+PUBLISHER_REMB_FLOOR_BPS = 1_500_000
+
 # One NACK generator per media SSRC of a track: a camera's layers, or a new SSRC after the
 # browser replaced its track. More are not kept (a browser sending SSRC after SSRC).
 MAX_NACKED_STREAMS = 8
@@ -122,12 +130,13 @@ class ReceiveHandler:
                 )
                 rtcp_ssrc = getattr(receiver, RECEIVER_RTCP_SSRC)
                 if remb is not None and rtcp_ssrc is not None:
+                    bitrate, ssrcs = remb
                     await receiver._send_rtcp(
                         RtcpPsfbPacket(
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
                             media_ssrc=0,
-                            fci=pack_remb_fci(*remb),
+                            fci=pack_remb_fci(max(bitrate, PUBLISHER_REMB_FLOOR_BPS), ssrcs),
                         )
                     )
         codec = self._codecs.get(packet.payload_type)

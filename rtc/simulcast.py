@@ -108,18 +108,20 @@ def _send_list(value: str) -> list[str]:
 
 
 def answer_lines(offer: SimulcastOffer) -> list[str]:
-    """What the answer's m-section says back: we receive each accepted layer."""
+    """What our descriptions say back in that m-section: we receive each accepted layer."""
     return [f"a=rid:{rid} recv" for rid in offer.rids] + [
         "a=simulcast:recv " + ";".join(offer.rids)
     ]
 
 
-def add_to_answer(answer_sdp: str, offers: dict[str, SimulcastOffer]) -> str:
-    """``answer_sdp`` with each simulcast m-section's ``rid`` and ``simulcast`` lines added."""
+def add_simulcast_lines(sdp: str, offers: dict[str, SimulcastOffer]) -> str:
+    """``sdp`` (our answer, or a later offer of ours) with each simulcast m-section's ``rid``
+    and ``simulcast`` lines added. Chromium keeps sending its layers only while every
+    description it gets says so: a re-offer without them cuts it to one encoding."""
     if not offers:
-        return answer_sdp
+        return sdp
     out: list[str] = []
-    for section in _sections(answer_sdp):
+    for section in _sections(sdp):
         out.extend(section)
         if not section or not section[0].startswith("m=video"):
             continue

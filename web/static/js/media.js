@@ -31,7 +31,7 @@ export class LocalMedia {
   /** Small video for weak links: phones on mobile data. */
   videoConstraints() {
     /** @type {MediaTrackConstraints} */
-    const constraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 15, max: 24 } };
+    const constraints = { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 15, max: 24 } };
     if (this.videoDevice) constraints.deviceId = { exact: this.videoDevice };
     return constraints;
   }

@@ -96,6 +96,17 @@ const SILENCE_MS = 10000;
 const RETRY_MS = [500, 1000, 2000, 3000, 5000];
 /** How long "disconnected" may last before we stop waiting for ICE to recover by itself. */
 const DISCONNECTED_GRACE_MS = 3000;
+/**
+ * The camera as three simulcast layers of the 640x360 capture (docs/architecture.md, "Media
+ * that adapts"): a thumbnail, a tile and a large view. The server forwards each viewer one of
+ * them, as its link and its tile allow. Listed lowest first, as the server expects.
+ * @type {RTCRtpEncodingParameters[]}
+ */
+export const CAMERA_LAYERS = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 80000, maxFramerate: 15 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 250000, maxFramerate: 15 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 700000, maxFramerate: 15 },
+];
 
 /** A refusal from the server (HTTPS), with its stable error id. */
 export class ProtocolError extends Error {
@@ -290,7 +301,11 @@ export class LingkarConnection {
     this.pc = pc;
     const stream = new MediaStream();
     pc.addTransceiver(this.local.audio ?? "audio", { direction: "sendrecv", streams: [stream] });
-    pc.addTransceiver(this.local.video ?? "video", { direction: "sendrecv", streams: [stream] });
+    pc.addTransceiver(this.local.video ?? "video", {
+      direction: "sendrecv",
+      streams: [stream],
+      sendEncodings: CAMERA_LAYERS.map((layer) => ({ ...layer })),
+    });
     pc.addTransceiver(this.local.screen ?? "video", { direction: "sendonly", streams: [new MediaStream()] });
     const channel = pc.createDataChannel("control", { ordered: true });
     this.channel = channel;

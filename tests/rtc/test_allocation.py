@@ -1,0 +1,94 @@
+"""The allocation's rules and the downlink estimate, as pure functions of their inputs."""
+
+from __future__ import annotations
+
+from rtc.allocation import RESUME_MARGIN, UPGRADE_MARGIN, Option, allocate
+from rtc.bandwidth import BASE_HOLD_S, LOSS_HIGH, BandwidthEstimate
+
+LAYERS = [(0, 100_000.0), (1, 300_000.0), (2, 800_000.0)]
+
+
+def test_priority_first_then_each_climbs_one_layer() -> None:
+    leader = Option("leader", 0, LAYERS, current=0)
+    other = Option("other", 2, LAYERS, current=0)
+    chosen = allocate(10_000_000, [other, leader])
+    assert chosen == {"leader": 1, "other": 1}  # one step above what each has, per turn
+
+
+def test_lower_priority_never_has_video_while_higher_has_none() -> None:
+    screen = Option("screen", 0, [(0, 900_000.0)], current=0)
+    member = Option("member", 2, LAYERS, current=0)
+    chosen = allocate(500_000, [member, screen])
+    assert chosen == {"screen": None, "member": None}
+
+
+def test_keeping_needs_no_margin_but_climbing_and_resuming_do() -> None:
+    kept = Option("a", 0, LAYERS, current=1)
+    assert allocate(300_000, [kept])["a"] == 1
+    climbing = Option("a", 0, LAYERS, current=1)
+    short = 300_000 + (800_000 - 300_000) * UPGRADE_MARGIN - 1
+    assert allocate(short, [climbing])["a"] == 1
+    assert allocate(short + 2, [climbing])["a"] == 2
+    paused = Option("a", 0, LAYERS, current=None)
+    assert allocate(100_000 * RESUME_MARGIN - 1, [paused])["a"] is None
+    assert allocate(100_000 * RESUME_MARGIN + 1, [paused])["a"] == 0
+
+
+def test_held_upgrades_keep_what_is_there() -> None:
+    on = Option("on", 1, LAYERS, current=1)
+    off = Option("off", 2, LAYERS, current=None)
+    chosen = allocate(10_000_000, [on, off], allow_upgrade=False)
+    assert chosen == {"on": 1, "off": None}
+
+
+def test_a_layer_too_big_for_the_tile_steps_down_without_margin() -> None:
+    # The tile shrank: only q and h are offered now, and the video had f.
+    shrunk = Option("a", 0, LAYERS[:2], current=2)
+    assert allocate(300_000, [shrunk], allow_upgrade=False)["a"] == 1
+
+
+def test_estimate_grows_only_while_quiet_and_up_to_what_is_sent() -> None:
+    estimate = BandwidthEstimate(initial_bps=500_000)
+    estimate.update(0.0, 100_000)
+    for second in range(1, 20):
+        estimate.update(float(second), 100_000)
+    # 1.5 times what is sent plus the allowance: it never runs far ahead of what was tried.
+    assert estimate.value() == 500_000  # already above that ceiling: not raised, not cut
+    for second in range(20, 40):
+        estimate.update(float(second), 1_000_000)
+    assert 1_500_000 < estimate.value() <= 1_550_000
+
+
+def test_a_falling_remb_cuts_to_it_and_holds_longer_each_time() -> None:
+    estimate = BandwidthEstimate(initial_bps=2_000_000)
+    estimate.on_remb(1_800_000, 0.0)
+    estimate.update(0.0, 1_500_000)
+    estimate.on_remb(900_000, 1.0)  # Chromium saw a queue: it fell
+    assert estimate.congested(1.0)
+    estimate.update(1.0, 1_500_000)
+    assert estimate.value() == 900_000
+    estimate.update(1.0 + BASE_HOLD_S - 0.1, 800_000)
+    assert estimate.value() == 900_000  # holds still
+    estimate.update(1.0 + BASE_HOLD_S + 1.0, 800_000)
+    assert estimate.value() > 900_000  # grows again
+    grown = estimate.value()
+    estimate.on_remb(700_000, 6.0)  # a second cut soon after: the hold doubles
+    estimate.update(6.0, 800_000)
+    assert estimate.value() == 700_000 < grown
+    estimate.update(6.0 + BASE_HOLD_S + 0.5, 800_000)
+    assert estimate.value() == 700_000
+    estimate.update(6.0 + 2 * BASE_HOLD_S + 0.5, 800_000)
+    assert estimate.value() > 700_000
+
+
+def test_a_steady_remb_is_not_a_cut_and_loss_is() -> None:
+    estimate = BandwidthEstimate(initial_bps=1_000_000)
+    for second in range(10):
+        estimate.on_remb(600_000 + second * 1000, float(second))  # trails what arrives
+        estimate.update(float(second), 600_000)
+    assert not estimate.congested(9.0)
+    assert estimate.cuts == 0
+    estimate.on_loss(LOSS_HIGH + 0.1, 10.0)
+    estimate.update(10.0, 600_000)
+    assert estimate.congested(10.0)
+    assert estimate.value() <= 600_000 * (1 - (LOSS_HIGH + 0.1) / 2) + 1
