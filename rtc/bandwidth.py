@@ -91,8 +91,9 @@ class BandwidthEstimate:
         return self.remb_bps is not None and now - self.remb_at <= REMB_STALE_S
 
     def measured(self, now: float) -> bool:
-        """Whether the link has said anything (a REMB, or loss) rather than being assumed."""
-        return self.remb_fresh(now) or self.loss_at > float("-inf")
+        """Whether the link has shown a limit (a REMB, or heavy loss), rather than the estimate
+        being an assumption."""
+        return self.remb_fresh(now) or self.cuts > 0
 
     def congested(self, now: float) -> bool:
         return now - self._signal_at < CONGESTION_MEMORY_S

@@ -87,6 +87,7 @@ class Downlink:
         self._counted: dict[int, tuple[int, int, int]] = {}
         self._measured_at: float | None = None
         self._reports: dict[int, tuple[float, Leg]] = {}
+        self._report_base: dict[int, tuple[int, int, int]] = {}
         self._report_due = False
         self._leg_packets: dict[int, int] = {}
         self._last_up = float("-inf")
@@ -98,8 +99,25 @@ class Downlink:
     def on_remb(self, bps: float, now: float) -> None:
         self.estimate.on_remb(bps, now)
 
-    def on_report(self, leg: Leg, fraction_lost: float, now: float) -> None:
-        self._reports[id(leg)] = (fraction_lost, leg)
+    def on_report(self, leg: Leg, report: Any, now: float) -> None:
+        """A receiver report block about ``leg``: the share of what we sent that was lost.
+
+        The report's own fraction counts every sequence number the subscriber did not get,
+        including those the publisher's uplink lost before the server (the leg skips them);
+        those are taken out, so only this subscriber's link is judged.
+        """
+        highest, lost = int(report.highest_sequence), int(report.packets_lost)
+        previous = self._report_base.get(id(leg))
+        self._report_base[id(leg)] = (highest, lost, leg.skipped)
+        if previous is None:
+            return
+        expected = (highest - previous[0]) & 0xFFFFFFFF
+        if expected == 0 or expected > 0x7FFFFFFF:
+            return
+        skipped = max(0, leg.skipped - previous[2])
+        really_lost = max(0, lost - previous[1] - skipped)
+        sent = max(1, expected - skipped)
+        self._reports[id(leg)] = (min(1.0, really_lost / sent), leg)
         self._report_due = True
 
     # ---- the allocation ----
@@ -120,6 +138,9 @@ class Downlink:
                 audio += wire
             self._leg_packets[id(leg)] = counts[1] - before[1]
         self._counted = seen
+        for table in (self._reports, self._report_base, self._leg_packets):
+            for gone in [key for key in table if key not in seen]:
+                del table[gone]
         if self._measured_at is None:
             self._measured_at = now
             return
@@ -161,7 +182,13 @@ class Downlink:
             self.estimate.on_loss(self._loss(), now)
         self.estimate.update(now, self.sent_bps)
         self.congested = self.estimate.congested(now)
-        videos = [(t, s, leg) for t, s, leg in slots if leg.kind == "video"]
+        # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
+        # for when it resumes; the allocation only shares the budget among the rest.
+        videos = [
+            (t, s, leg)
+            for t, s, leg in slots
+            if leg.kind == "video" and not leg.paused and not s.muted
+        ]
         options = []
         for track_id, source, leg in videos:
             want = self.wants.get(track_id, Want())
@@ -201,7 +228,7 @@ class Downlink:
     ) -> Option:
         current = leg.target.index if leg.target is not None else None
         priority = want.priority
-        if not want.visible or leg.paused or source.muted:
+        if not want.visible:
             return Option(track_id, priority, (), current)
         layers = sorted(source.usable_layers(now), key=lambda x: (x.width * x.height, x.index))
         allowed = _fitting(layers, want)

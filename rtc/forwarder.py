@@ -448,7 +448,7 @@ class Source:
         if kind in ("RtcpRrPacket", "RtcpSrPacket") and leg.downlink is not None:
             for report in packet.reports:
                 if report.ssrc == leg.params.ssrc:
-                    leg.downlink.on_report(leg, report.fraction_lost / 256, now)
+                    leg.downlink.on_report(leg, report, now)
         return False  # aiortc keeps its statistics and round-trip time
 
     def _keyframe_asked(self, leg: Leg, now: float) -> None:

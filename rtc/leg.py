@@ -157,6 +157,7 @@ class Leg:
         "paused",
         "retransmitted_octets",
         "sender",
+        "skipped",
         "subscriber_id",
         "switches",
         "target",
@@ -205,6 +206,9 @@ class Leg:
         self.packets = 0
         self.octets = 0
         self.retransmitted_octets = 0
+        # Sequence numbers this leg jumped over (the publisher's packets lost before the
+        # server): the subscriber counts them lost, but its own link did not lose them.
+        self.skipped = 0
         self.switches = 0
         self._payload_type = params.payload_type
         self._ssrc = params.ssrc
@@ -294,8 +298,12 @@ class Leg:
         elif (seq - self._base_in) & 0xFFFF >= 0x8000:
             return None
         out_seq = (seq + self._seq_offset) & 0xFFFF
-        if (out_seq - self._next_out) & 0xFFFF < 0x8000:
+        ahead = (out_seq - self._next_out) & 0xFFFF
+        if ahead < 0x8000:
+            self.skipped += ahead
             self._next_out = (out_seq + 1) & 0xFFFF
+        elif self.skipped:
+            self.skipped -= 1  # a late packet filled one of the holes
         out_ts = (timestamp + (self._ts_offset or 0)) & _MASK32
         ext = self._ext.build(level, send_time)
         data = (

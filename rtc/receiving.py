@@ -50,9 +50,10 @@ RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 # Chromium's) trails what arrives, at ~1.08 times it, and has no probe detection: a browser
 # that starts its simulcast at 300 kbit/s and listens to it switches its upper layers off and
 # never gets them back (seen with Chromium 156: 60-90 kbit/s available, one layer sent). Above
-# this floor the REMB still falls when aiortc sees the publisher's uplink queue up; below it,
-# the browser's own loss-based control (our receiver reports) guards its uplink.
-PUBLISHER_REMB_FLOOR_BPS = 1_500_000
+# this floor (a camera's three layers and a screen) the REMB still falls when aiortc sees the
+# publisher's uplink queue up; below it, the browser's own loss-based control (fed by our
+# receiver reports) guards its uplink.
+PUBLISHER_REMB_FLOOR_BPS = 2_000_000
 
 # One NACK generator per media SSRC of a track: a camera's layers, or a new SSRC after the
 # browser replaced its track. More are not kept (a browser sending SSRC after SSRC).
