@@ -5,9 +5,10 @@ this project with Chromium 156 through the real server; docs/architecture.md has
 
 - **REMB** (``goog-remb``, negotiated on every video m-line the server offers). Chromium's
   receive-side estimator measures the delay of the packets carrying the abs-send-time header
-  extension, which every forwarded video packet carries. Its value trails what arrives (about
-  1.08 times it: it cannot see spare capacity), and it *falls*, to 0.85 times what arrives,
-  when it sees a queue build up. That fall is the congestion signal used here.
+  extension, which every forwarded video packet carries (audio m-lines do not negotiate it, so
+  the REMB covers the video alone). Its value trails what arrives (about 1.08 times it: it
+  cannot see spare capacity), and it *falls*, to 0.85 times what arrives, when it sees a queue
+  build up. That fall is the congestion signal used here.
 - **receiver reports**: the fraction of packets lost on each SSRC since the last report.
 
 Transport-wide congestion control (transport-cc) would need the server to number every packet
@@ -46,7 +47,7 @@ CONGESTION_MEMORY_S = 1.5
 # REPEAT_CUT_S, up to MAX_HOLD_S, and is back to BASE_HOLD_S after STABLE_S without one.
 BASE_HOLD_S = 3.0
 MAX_HOLD_S = 40.0
-REPEAT_CUT_S = 12.0
+REPEAT_CUT_S = 30.0
 STABLE_S = 30.0
 
 
@@ -98,29 +99,36 @@ class BandwidthEstimate:
     def congested(self, now: float) -> bool:
         return now - self._signal_at < CONGESTION_MEMORY_S
 
-    def update(self, now: float, sent_bps: float) -> float:
-        """Move the target for the time since the last update; return it."""
+    def update(self, now: float, sent_bps: float, unmeasured_bps: float = 0.0) -> float:
+        """Move the target for the time since the last update; return it.
+
+        ``unmeasured_bps``: what is sent without abs-send-time (the audio), which Chromium's
+        REMB does not cover: it is added to the REMB to compare with the total.
+        """
         elapsed = 0.0 if self._updated_at is None else max(0.0, now - self._updated_at)
         self._updated_at = now
+        remb = None if self.remb_bps is None else self.remb_bps + unmeasured_bps
         if self._cut_due:
             self._cut_due = False
-            self._cut(now, sent_bps)
+            self._cut(now, sent_bps, remb)
         elif now >= self._hold_until and not self.congested(now):
-            ceiling = max(sent_bps, self.remb_bps or 0.0) * MAX_OVER_SENT + GROWTH_ALLOWANCE_BPS
+            ceiling = max(sent_bps, remb or 0.0) * MAX_OVER_SENT + GROWTH_ALLOWANCE_BPS
             if self.target < ceiling:
                 self.target = min(ceiling, self.target * GROWTH_PER_S**elapsed)
         if now - self._last_cut > STABLE_S:
             self._hold = BASE_HOLD_S
         return self.target
 
-    def _cut(self, now: float, sent_bps: float) -> None:
+    def _cut(self, now: float, sent_bps: float, remb: float | None) -> None:
         limits = [self.target]
-        if self.remb_fresh(now) and self.remb_bps is not None:
-            limits.append(self.remb_bps)
+        if self.remb_fresh(now) and remb is not None:
+            limits.append(remb)
         if now - self.loss_at < CONGESTION_MEMORY_S and self.loss > LOSS_HIGH and sent_bps > 0:
             limits.append(sent_bps * (1 - self.loss / 2))
         self.target = max(float(MIN_ESTIMATE_BPS), min(limits))
-        if now - self._last_cut < REPEAT_CUT_S:
+        if now >= self._hold_until and now - self._last_cut < REPEAT_CUT_S:
+            # Growth after the last hold failed again soon: wait longer before the next try.
+            # (Cuts within one hold are one episode: a queue draining reports loss for a while.)
             self._hold = min(self._hold * 2, MAX_HOLD_S)
         self._last_cut = now
         self._hold_until = now + self._hold

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Part of the estimate left unused: the estimate is an average, keyframes are bursts, and a
 # link run full makes the audio wait behind the video.
-HEADROOM = 0.2
+HEADROOM = 0.1
 # Between two upgrades, time for the estimate to show what the first one did.
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
@@ -180,7 +180,7 @@ class Downlink:
         if self._report_due:
             self._report_due = False
             self.estimate.on_loss(self._loss(), now)
-        self.estimate.update(now, self.sent_bps)
+        self.estimate.update(now, self.sent_bps, self.audio_bps)
         self.congested = self.estimate.congested(now)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
         # for when it resumes; the allocation only shares the budget among the rest.

@@ -116,6 +116,15 @@ class Room:
         peer = self.peer(subscriber_id)
         return peer.downlink.report(time.monotonic(), peer._legs())
 
+    def upload_bps(self, peer_id: str) -> float:
+        """What the peer sends the server now, all its tracks and layers (bits per second)."""
+        return sum(
+            layer.bitrate
+            for track_id, source in self._sources.items()
+            if track_id.peer_id == peer_id
+            for layer in source.layers
+        )
+
     def allocate(self, now: float | None = None) -> None:
         """Measure every layer and choose every subscriber's layers (the loop does this)."""
         now = time.monotonic() if now is None else now

@@ -32,6 +32,8 @@ log = logging.getLogger("lingkar.connection")
 # count down between updates).
 OBSERVATION_EVERY_TICKS = round(2.0 / LEVELS_INTERVAL_S)
 FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
+# Each person's wants, cap and `media` message, once a second (server/media_plan.py).
+MEDIA_EVERY_TICKS = round(1.0 / LEVELS_INTERVAL_S)
 
 CONTROL_LABEL = "control"
 
@@ -176,11 +178,14 @@ async def keep_alive(session: LiveSession) -> None:
             if level.speaking and (x := session.participants.get(pid)) and session.heard(x)
         )
         session.tick(LEVELS_INTERVAL_S, levels)
+        session.media.note_levels(set(now_speaking), now)
         if now_speaking != speaking:
             speaking = now_speaking
             for person in session.admitted():
                 session.send(person, p.Levels(speaking=speaking))
         ticks += 1
+        if ticks % MEDIA_EVERY_TICKS == 0:
+            session.media.update(now)
         leader = session.leader
         if leader is not None and ticks % OBSERVATION_EVERY_TICKS == 0:
             session.send(leader, session.observation())

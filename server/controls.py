@@ -130,6 +130,15 @@ async def leave(session: LiveSession, sender: Participant, msg: p.Leave) -> None
 async def receive(session: LiveSession, sender: Participant, msg: p.Receive) -> None:
     sender.receive = msg.mode
     session.apply()
+    if sender.in_room and sender.peer is not None:
+        session.media.apply_to(sender, time.monotonic())
+
+
+async def view(session: LiveSession, sender: Participant, msg: p.View) -> None:
+    """The page's tiles and how many videos it shows: the wants follow at once."""
+    sender.view = msg
+    if sender.in_room and sender.peer is not None:
+        session.media.apply_to(sender, time.monotonic())
 
 
 # ---- the leader's controls ----------------------------------------------------------------------
@@ -351,6 +360,7 @@ HANDLERS: dict[type[Any], Handler] = {
     p.UnmuteReply: unmute_reply,
     p.Leave: leave,
     p.Receive: receive,
+    p.View: view,
     p.Admit: admit,
     p.AdmitAll: admit_all,
     p.Deny: deny,

@@ -50,5 +50,16 @@ HEARTBEAT_INTERVAL_S = 3.0
 HEARTBEAT_TIMEOUT_S = 10.0
 # How often audio levels go to the clients for the active-speaker highlight.
 LEVELS_INTERVAL_S = 0.25
+# A page reports at most one tile per other participant's camera and screen.
+MAX_VIEW_TILES = 2 * (MAX_MEMBERS_PER_SESSION + 1)
+# A tile's size in device pixels: an 8K screen at most.
+MAX_TILE_PIXELS = 8192
+# The data saver's hourly budget ("Hemat"), sent and received together, as a prepaid plan
+# counts it: 150 MB an hour keeps a one-hour session within a 1 GB daily quota with room for
+# the rest of the student's day (docs/architecture.md, "Data budgets").
+SAVER_MB_PER_HOUR = 150
+# Under the saver, what is received never gets less than this (the audio of a few speakers),
+# even when the student's own upload already spends the budget.
+SAVER_MIN_RECEIVE_BPS = 120_000
 # A removed member's media must stop reaching others within this.
 REMOVE_DEADLINE_S = 1.0

@@ -21,6 +21,7 @@ from server import protocol as p
 from server.errors import ErrorId, LingkarError
 from server.floor import Floor, next_turn
 from server.limits import CHAT_HISTORY_MESSAGES, MAX_MEMBERS_PER_SESSION, MAX_WAITING
+from server.media_plan import MediaPlan
 from server.names import clean_display_name, ensure_unique
 from server.observation import Participation
 from server.participant import Participant, Presence, Role, new_id
@@ -77,6 +78,8 @@ class LiveSession:
         # The answers so far, for a leader who reconnects (memory only; stored sealed too).
         self.evaluation_answers: list[p.EvaluationAnswerOut] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        # What each person receives of the others' videos (tiles, last-N, data budget).
+        self.media = MediaPlan(self)
         room.on_track_published = self._on_track_published
         room.on_track_unpublished = self._on_track_unpublished
 
@@ -338,7 +341,8 @@ class LiveSession:
                 self.room.subscribe(subscriber.id, track)
 
     def _wants(self, subscriber: Participant, track: TrackId) -> bool:
-        """The data saver: audio only, or the leader (and any shared screen) only."""
+        """The data saver's modes that choose tracks: audio only, or the leader (and any shared
+        screen) only. The saver's budget is the forwarding core's (server/media_plan.py)."""
         if subscriber.receive == "audio_only":
             return track.kind == "audio"
         if subscriber.receive == "leader_only":
@@ -509,6 +513,7 @@ class LiveSession:
                     hands=self.stats(x).hands,
                     chats=self.stats(x).chats,
                     present_seconds=round(self.stats(x).present_seconds, 1),
+                    link=self.media.link(x) if x.in_room else "unknown",
                 )
                 for x in members
                 if x.admitted_at is not None

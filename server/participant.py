@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.limits import PARTICIPANT_TOKEN_TTL_S
-from server.protocol import ReceiveMode
+from server.protocol import ReceiveMode, View
 
 
 class Role(StrEnum):
@@ -64,8 +64,13 @@ class Participant:
     screen: bool = False
     can_share: bool = False
     hand_raised_at: float | None = None
-    # Data saver: what this participant wants to receive (all, audio only, the leader only).
+    # Data saver: what this participant wants to receive (all, saver, audio only, the leader).
     receive: ReceiveMode = "all"
+    # What their page shows of the others' videos (server/media_plan.py), once it said.
+    view: View | None = None
+    # When they last spoke for a while (the last-N order), and since when they speak now.
+    last_spoke: float = float("-inf")
+    speaking_since: float | None = None
     admitted_at: float | None = None
     left_at: float | None = None
     evaluated: bool = False  # answered the closing evaluation (once each)

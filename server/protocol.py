@@ -19,6 +19,8 @@ from server.limits import (
     MAX_DENY_MESSAGE_CHARS,
     MAX_EVALUATION_ANSWER_CHARS,
     MAX_NOTE_CHARS,
+    MAX_TILE_PIXELS,
+    MAX_VIEW_TILES,
 )
 
 PROTOCOL_VERSION = 1
@@ -100,11 +102,35 @@ class EvaluationAnswer(_Client, tag="evaluation_answer"):
     anonymous: bool = False
 
 
-ReceiveMode = Literal["all", "audio_only", "leader_only"]
+# The data saver's modes: "all" (the link decides), "saver" (an hourly data budget, the
+# default on phones), "audio_only", and "leader_only" (the leader's audio and video, a screen).
+ReceiveMode = Literal["all", "saver", "audio_only", "leader_only"]
 
 
 class Receive(_Client, tag="receive"):
     mode: ReceiveMode
+
+
+Pixels = Annotated[int, msgspec.Meta(ge=0, le=MAX_TILE_PIXELS)]
+
+
+class Tile(msgspec.Struct, forbid_unknown_fields=True):
+    """One remote video's tile as the page shows it: in view or not, and its size in device
+    pixels (CSS pixels times devicePixelRatio)."""
+
+    participant: ParticipantId
+    kind: Literal["video", "screen"]
+    visible: bool
+    width: Pixels = 0
+    height: Pixels = 0
+
+
+class View(_Client, tag="view"):
+    """What the page shows of the others' videos (adaptive stream and last-N)."""
+
+    tiles: Annotated[list[Tile], msgspec.Meta(max_length=MAX_VIEW_TILES)]
+    max_videos: Annotated[int, msgspec.Meta(ge=0, le=MAX_VIEW_TILES)] = MAX_VIEW_TILES
+    hidden: bool = False
 
 
 # --- client to server: the leader only -----------------------------------------------------------
@@ -219,6 +245,7 @@ ClientMessage = (
     | Leave
     | EvaluationAnswer
     | Receive
+    | View
     | Admit
     | AdmitAll
     | Deny
@@ -394,6 +421,9 @@ class Levels(_Server, tag="levels"):
     speaking: list[str]
 
 
+LinkQuality = Literal["good", "weak", "very_weak", "unknown"]
+
+
 class MemberObservation(msgspec.Struct):
     id: str
     name: str
@@ -402,6 +432,8 @@ class MemberObservation(msgspec.Struct):
     hands: int
     chats: int
     present_seconds: float
+    # The member's connection now, as the server sees what reaches them.
+    link: LinkQuality = "unknown"
 
 
 class Observation(_Server, tag="observation"):
@@ -424,6 +456,26 @@ class EvaluationAnswerOut(_Server, tag="evaluation_answer"):
     comfort: str
     action: str
     rating: int
+
+
+class MediaVideo(msgspec.Struct):
+    participant: str
+    kind: Literal["video", "screen"]
+    # on: forwarded (at width x height); starting: waiting for its first picture; paused: the
+    # link cannot take it now (audio goes on); hidden: not shown (off screen, or not among the
+    # videos this screen shows); off: nothing to send (camera off, or stopped by the rules).
+    state: Literal["on", "starting", "paused", "hidden", "off"]
+    width: int = 0
+    height: int = 0
+
+
+class Media(_Server, tag="media"):
+    """What reaches this person: their link, their budget, and each of the others' videos."""
+
+    quality: LinkQuality
+    estimate_kbps: int
+    budget_kbps: int | None
+    videos: list[MediaVideo]
 
 
 class PingOut(_Server, tag="ping"):
@@ -456,6 +508,7 @@ ServerMessage = (
     | NoteSaved
     | EvaluationState
     | EvaluationAnswerOut
+    | Media
     | PingOut
     | PongOut
     | Error

@@ -75,13 +75,13 @@ export class CounselPanel {
     members.forEach((m, index) => {
       let row = this.rows.get(m.id);
       if (!row) {
-        const cells = [0, 1, 2, 3, 4].map(() => el("td"));
+        const cells = [0, 1, 2, 3, 4, 5].map(() => el("td"));
         const tr = el("tr", { "data-participant": m.id }, [el("th", { scope: "row", text: m.name }), ...cells]);
         row = { row: tr, cells };
         this.rows.set(m.id, row);
       }
       if (this.obsRows.children[index] !== row.row) this.obsRows.insertBefore(row.row, this.obsRows.children[index] ?? null);
-      const values = [clock(m.speaking_seconds), String(m.turns), String(m.hands), String(m.chats), clock(m.present_seconds)];
+      const values = [clock(m.speaking_seconds), String(m.turns), String(m.hands), String(m.chats), clock(m.present_seconds), t(`obs.link.${m.link ?? "unknown"}`)];
       values.forEach((value, i) => {
         const cell = row.cells[i];
         if (cell && cell.textContent !== value) cell.textContent = value;

@@ -1,5 +1,6 @@
 // The member's page (/s/{code}): consent, device check, lobby, then the room.
 
+import { isPhone } from "./adaptive.js";
 import { announce, byId, show } from "./dom.js";
 import { loadCatalogue, t } from "./i18n.js";
 import { DeviceCheck } from "./devicecheck.js";
@@ -41,7 +42,9 @@ async function main() {
   const consent = byId("join-consent", HTMLInputElement);
   const formError = byId("join-error", HTMLElement);
   const joinButton = byId("btn-join", HTMLButtonElement);
-  const audioOnly = byId("opt-audio-only", HTMLInputElement);
+  const dataMode = byId("opt-data-mode", HTMLSelectElement);
+  // A phone on mobile data starts with the saver (docs/architecture.md, "Data budgets").
+  dataMode.value = isPhone() ? "saver" : "all";
   const lobbyText = byId("lobby-text", HTMLElement);
   const lobbyMessage = byId("lobby-message", HTMLElement);
   const finalText = byId("final-text", HTMLElement);
@@ -140,7 +143,8 @@ async function main() {
       }
     }
     conn = connection;
-    if (audioOnly.checked) connection.receive = "audio_only";
+    const mode = dataMode.value;
+    if (mode === "saver" || mode === "audio_only" || mode === "leader_only") connection.receive = mode;
     await check.settled();
     check.finish();
     lobbyText.textContent = t("lobby.connecting");

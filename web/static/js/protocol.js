@@ -6,7 +6,8 @@
 /**
  * @typedef {"member" | "leader"} Role
  * @typedef {"waiting" | "locked" | "admitted" | "denied" | "removed" | "ended" | "restarting"} Status
- * @typedef {"all" | "audio_only" | "leader_only"} ReceiveMode
+ * @typedef {"all" | "saver" | "audio_only" | "leader_only"} ReceiveMode
+ * @typedef {"good" | "weak" | "very_weak" | "unknown"} LinkQuality
  * @typedef {"audio" | "video" | "screen"} TrackKind
  *
  * @typedef {{protocol: number, participant: string, token: string, resume_token: string,
@@ -20,7 +21,11 @@
  *   elapsed_seconds: number, preset: Preset}} Stage
  * @typedef {{participant: string, seconds_left: number | null, in_turn: boolean}} Floor
  * @typedef {{id: string, name: string, speaking_seconds: number, turns: number, hands: number,
- *   chats: number, present_seconds: number}} MemberObservation
+ *   chats: number, present_seconds: number, link: LinkQuality}} MemberObservation
+ * @typedef {{participant: string, kind: "video" | "screen", visible: boolean, width: number,
+ *   height: number}} Tile
+ * @typedef {{participant: string, kind: "video" | "screen",
+ *   state: "on" | "starting" | "paused" | "hidden" | "off", width: number, height: number}} MediaVideo
  * @typedef {{active: number | null, respects: number | null, serious: number | null}} Ratings
  *
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string}} WelcomeMessage
@@ -38,6 +43,8 @@
  * @typedef {{type: "unmute_request"}} UnmuteRequestMessage
  * @typedef {{type: "unmute_reply", participant: string, accept: boolean}} UnmuteReplyMessage
  * @typedef {{type: "levels", speaking: string[]}} LevelsMessage
+ * @typedef {{type: "media", quality: LinkQuality, estimate_kbps: number, budget_kbps: number | null,
+ *   videos: MediaVideo[]}} MediaMessage
  * @typedef {{type: "ping", nonce: number}} PingMessage
  * @typedef {{type: "pong", nonce: number}} PongMessage
  * @typedef {{type: "error", error: string, message: string, ref?: string}} ErrorMessage
@@ -53,14 +60,15 @@
  *   unmute_request: UnmuteRequestMessage, unmute_reply: UnmuteReplyMessage, levels: LevelsMessage,
  *   ping: PingMessage, pong: PongMessage, error: ErrorMessage,
  *   observation: ObservationMessage, note_saved: NoteSavedMessage, evaluation: EvaluationMessage,
- *   evaluation_answer: EvaluationAnswerMessage
+ *   evaluation_answer: EvaluationAnswerMessage, media: MediaMessage
  * }} ServerMessages
  *
  * @typedef {{type: "answer", sdp: string} | {type: "ping", nonce: number} | {type: "pong", nonce: number}
  *   | {type: "microphone", on: boolean} | {type: "camera", on: boolean} | {type: "screen", on: boolean}
  *   | {type: "hand", raised: boolean} | {type: "chat", text: string, to: "all" | "leader"}
  *   | {type: "talk_request"} | {type: "unmute_reply", accept: boolean} | {type: "leave"}
- *   | {type: "receive", mode: ReceiveMode} | {type: "admit", participant: string} | {type: "admit_all"}
+ *   | {type: "receive", mode: ReceiveMode} | {type: "view", tiles: Tile[], max_videos: number, hidden: boolean}
+ *   | {type: "admit", participant: string} | {type: "admit_all"}
  *   | {type: "deny", participant: string, message?: string}
  *   | {type: "lock", locked: boolean, queue: boolean} | {type: "to_lobby", participant: string}
  *   | {type: "mute_member", participant: string} | {type: "mute_all"}
@@ -344,6 +352,7 @@ export class LingkarConnection {
         this._disconnectTimer = null;
       }
     };
+    if (this.receive !== "all") void this.applyCameraLayers();
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const answer = await post(
@@ -517,6 +526,33 @@ export class LingkarConnection {
   setReceive(mode) {
     this.receive = mode;
     this.send({ type: "receive", mode });
+    void this.applyCameraLayers();
+  }
+
+  /**
+   * What our own camera sends: every layer normally; under a data saver only the smallest, so
+   * the student's upload fits the budget too (the others then see them small).
+   */
+  async applyCameraLayers() {
+    const sender = this._sender(1);
+    if (!sender) return;
+    const lean = this.receive === "saver" || this.receive === "audio_only";
+    const parameters = sender.getParameters();
+    if (!parameters.encodings?.length) return;
+    let changed = false;
+    for (const encoding of parameters.encodings) {
+      const active = !lean || encoding.rid === CAMERA_LAYERS[0]?.rid;
+      if (encoding.active !== active) {
+        encoding.active = active;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    try {
+      await sender.setParameters(parameters);
+    } catch (err) {
+      console.error("lingkar: could not change the camera's layers", err);
+    }
   }
 
   /** Leave for good. */

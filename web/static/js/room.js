@@ -4,7 +4,9 @@
 
 import { announce, byId, el, show } from "./dom.js";
 import { t } from "./i18n.js";
+import { AdaptiveView } from "./adaptive.js";
 import { ChatPanel } from "./chat.js";
+import { PageStats } from "./stats.js";
 import { LocalClock, clock, everySecond, localized } from "./timing.js";
 
 /**
@@ -78,7 +80,8 @@ export class Room {
     this.talkButton = document.getElementById("btn-talk");
     this.leaveButton = byId("btn-leave", HTMLButtonElement);
     this.receiveSelect = byId("receive-mode", HTMLSelectElement);
-    this.dataUsed = byId("data-used", HTMLElement);
+    this.stats = new PageStats(conn, this.screenArea, byId("data-used", HTMLElement));
+    this.adaptive = new AdaptiveView(conn, byId("link-quality", HTMLElement));
     this.unmuteDialog = byId("unmute-dialog", HTMLDialogElement);
     this.stageTimer = byId("stage-timer", HTMLElement);
     this.stageGuidance = byId("stage-guidance", HTMLElement);
@@ -118,7 +121,7 @@ export class Room {
     });
     this.receiveSelect.addEventListener("change", () => {
       const mode = this.receiveSelect.value;
-      if (mode === "all" || mode === "audio_only" || mode === "leader_only") conn.setReceive(mode);
+      if (mode === "all" || mode === "saver" || mode === "audio_only" || mode === "leader_only") conn.setReceive(mode);
     });
     this.receiveSelect.value = conn.receive;
     byId("unmute-accept", HTMLButtonElement).addEventListener("click", () => this.replyUnmute(true));
@@ -167,7 +170,7 @@ export class Room {
     show(this.root, true);
     this.conn.send({ type: "microphone", on: this.wantMicrophone && !!this.media.audio });
     this.conn.send({ type: "camera", on: !!this.media.video });
-    this.statsTimer ??= setInterval(() => void this.readStats(), STATS_MS);
+    this.statsTimer ??= setInterval(() => void this.stats.read(this.tiles), STATS_MS);
     this.updateSelfVideo();
   }
 
@@ -201,6 +204,7 @@ export class Room {
       el("figcaption", {}, [nameNode, badges]),
     ]);
     if (self) root.classList.add("self");
+    else this.adaptive.watch(root, id, "video");
     const stream = new MediaStream();
     video.srcObject = stream;
     /** @type {Tile} */
@@ -229,6 +233,7 @@ export class Room {
     const present = new Set(roster.participants.map((p) => p.id));
     for (const [id, tile] of this.tiles) {
       if (!present.has(id) && id !== this.selfId()) {
+        this.adaptive.unwatch(tile.root);
         tile.root.remove();
         this.tiles.delete(id);
       }
@@ -261,6 +266,7 @@ export class Room {
     this.renderControls();
     this.renderState(this.conn.state);
     this.renderScreen();
+    this.adaptive.render();
   }
 
   // ---- the stage and the floor ----
@@ -421,6 +427,8 @@ export class Room {
       if (track) void this.screenVideo.play().catch(() => undefined);
     }
     this.screenCaption.textContent = this.sharing ? t("room.screen_yours") : sharer ? t("room.screen_of", { name: sharer.name }) : "";
+    if (sharer && !this.sharing) this.adaptive.watch(this.screenArea, sharer.id, "screen");
+    else this.adaptive.unwatch(this.screenArea);
     show(this.screenArea, !!track);
     this.root.classList.toggle("has-screen", !!track);
   }
@@ -544,39 +552,6 @@ export class Room {
     this.setState(parts.join(" · "));
   }
 
-  // ---- statistics ----
-
-  async readStats() {
-    const pc = this.conn.pc;
-    if (!pc) return;
-    const report = await pc.getStats();
-    let bytes = 0;
-    /** @type {Map<string, {frames: number, audio: number}>} */
-    const perParticipant = new Map();
-    let screenFrames = 0;
-    report.forEach((s) => {
-      if (s.type === "transport") bytes += (s.bytesReceived ?? 0) + (s.bytesSent ?? 0);
-      if (s.type !== "inbound-rtp" || typeof s.mid !== "string") return;
-      const info = this.conn.tracks.get(s.mid);
-      if (!info) return;
-      if (info.kind === "screen") {
-        screenFrames += s.framesDecoded ?? 0;
-        return;
-      }
-      const entry = perParticipant.get(info.participant) ?? { frames: 0, audio: 0 };
-      if (info.kind === "video") entry.frames += s.framesDecoded ?? 0;
-      else entry.audio += s.packetsReceived ?? 0;
-      perParticipant.set(info.participant, entry);
-    });
-    // Exposed on the tiles as data attributes: what this page really decoded (the tests read them).
-    for (const [id, tile] of this.tiles) {
-      const entry = perParticipant.get(id);
-      tile.root.dataset.framesDecoded = String(entry?.frames ?? 0);
-      tile.root.dataset.audioPackets = String(entry?.audio ?? 0);
-    }
-    this.screenArea.dataset.framesDecoded = String(screenFrames);
-    this.dataUsed.textContent = t("room.data_used", { mb: (bytes / 1e6).toFixed(1) });
-  }
 }
 
 /**
