@@ -62,9 +62,10 @@ def parse_offer(sdp: str) -> dict[str, SimulcastOffer]:
     """Every video m-section that offers simulcast send, by mid.
 
     Only RIDs that are both declared (``a=rid:X send``) and listed in ``a=simulcast:send`` are
-    kept, in the list's order; alternatives (``a,b``) count as their first choice, paused ones
-    (``~x``) and malformed ids are left out, and at most :data:`MAX_LAYERS` are taken. A
-    section with fewer than two usable layers is treated as ordinary single-layer video.
+    kept, in the list's order; alternatives (``a,b``) count as their first choice, malformed ids
+    are left out, and at most :data:`MAX_LAYERS` are taken. Paused ones (``~x``: Chromium marks
+    so an encoding set inactive before the offer) are layers too: the browser may start them
+    later without a new offer. A section with fewer than two layers is ordinary video.
     """
     found: dict[str, SimulcastOffer] = {}
     for section in _sections(sdp)[1:]:
@@ -100,8 +101,8 @@ def _send_list(value: str) -> list[str]:
             continue
         chosen = []
         for alternatives in streams.split(";"):
-            first = alternatives.split(",")[0]
-            if first and not first.startswith("~"):
+            first = alternatives.split(",")[0].removeprefix("~")
+            if first:
                 chosen.append(first)
         return chosen
     return []

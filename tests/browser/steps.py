@@ -58,6 +58,9 @@ async def tile_stats(page: Page) -> dict[str, dict[str, int]]:
 
 
 async def frames_rising(page: Page, names: list[str]) -> None:
+    # The viewer looks at the videos: tiles scrolled out of view get no video (adaptive media).
+    await page.locator("#grid").scroll_into_view_if_needed()
+
     async def decoded(minimum: dict[str, int]) -> bool:
         stats = await tile_stats(page)
         return all(stats.get(n, {}).get("frames", 0) > minimum.get(n, 0) for n in names)
@@ -78,9 +81,16 @@ async def new_context(browser: Browser, requests: list[str], **options: Any) -> 
 
 
 async def join_as(
-    page: Page, base_url: str, code: str, name: str, shots: str | None = None
+    page: Page,
+    base_url: str,
+    code: str,
+    name: str,
+    shots: str | None = None,
+    *,
+    data_mode: str | None = None,
 ) -> None:
-    """Consent, device check, and on to the lobby."""
+    """Consent, device check (``data_mode``: an option of the data saver, by its visible
+    text; None keeps the page's default), and on to the lobby."""
     await page.goto(f"{base_url}/s/{code}")
     await page.get_by_label("Your name").fill(name)
     await page.get_by_label("I have read this and I agree").check()
@@ -94,6 +104,9 @@ async def join_as(
     await until_true(
         page, "() => Number(document.getElementById('mic-level').getAttribute('aria-valuenow')) > 0"
     )
+    if data_mode is not None:
+        check = page.get_by_label("Device check")
+        await check.get_by_label("Data saver").select_option(label=data_mode)
     if shots:
         await page.screenshot(path=str(SCREENSHOTS / f"{shots}-device-check.png"))
     await page.get_by_role("button", name="Join the session").click()

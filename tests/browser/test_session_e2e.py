@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests import serverproc
 from tests.browser.steps import (
@@ -51,6 +51,16 @@ async def media_browser(chromium_path: Path) -> AsyncIterator[Browser]:
             await launched.close()
 
 
+NORMAL = "Normal (follows your connection)"
+
+
+async def expect_phone_default_saver(page: Page, base: str, code: str) -> None:
+    """A phone's device check offers the data saver, chosen already."""
+    await page.goto(f"{base}/s/{code}")
+    saver = page.get_by_label("Device check").get_by_label("Data saver")
+    await expect(saver).to_have_value("saver")
+
+
 async def test_a_whole_session_in_real_browsers(
     server: ServerProcess, data_dir: Path, media_browser: Browser
 ) -> None:
@@ -86,9 +96,11 @@ async def test_a_whole_session_in_real_browsers(
     await id_ctx.close()
 
     # Ani (on a phone) comes early: the session is not open yet, and her page keeps trying.
+    # She is on Wi-Fi today: "Normal" instead of the phone's default data saver.
     ani_ctx = await new_context(browser, requests, **PHONE)
     ani = await ani_ctx.new_page()
-    await join_as(ani, base, code, "Ani", shots="member-phone")
+    await expect_phone_default_saver(ani, base, code)
+    await join_as(ani, base, code, "Ani", shots="member-phone", data_mode=NORMAL)
     await expect(ani.locator("#lobby-text")).to_have_text(re.compile("not opened the session yet"))
 
     await leader.goto(f"{base}/s/{code}/lead")

@@ -91,7 +91,7 @@ def test_chromium_simulcast_offer() -> None:
     [
         ("a=rid:q send\na=rid:h send\na=simulcast:send q;h;x", ("q", "h")),  # x not declared
         ("a=rid:q send\na=rid:h recv\na=simulcast:send q;h", None),  # h is not a send rid
-        ("a=rid:q send\na=rid:h send\na=simulcast:send ~q;h", None),  # paused: one left
+        ("a=rid:q send\na=rid:h send\na=simulcast:send q;~h", ("q", "h")),  # h paused for now
         ("a=rid:a send\na=rid:b send\na=simulcast:send a,b;b", ("a", "b")),  # alternatives
         ("a=rid:q send\na=rid:h send\na=simulcast:recv q;h", None),  # wrong direction
         ("a=rid:q send\na=rid:q send\na=simulcast:send q;q", None),  # one distinct layer

@@ -115,6 +115,8 @@ export const CAMERA_LAYERS = [
   { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 250000, maxFramerate: 15 },
   { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 700000, maxFramerate: 15 },
 ];
+/** Under a data saver the camera sends its smallest layer only, and leaner still. */
+const SAVER_LAYER = { maxBitrate: 50000, maxFramerate: 10 };
 
 /** A refusal from the server (HTTPS), with its stable error id. */
 export class ProtocolError extends Error {
@@ -352,7 +354,6 @@ export class LingkarConnection {
         this._disconnectTimer = null;
       }
     };
-    if (this.receive !== "all") void this.applyCameraLayers();
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const answer = await post(
@@ -362,6 +363,8 @@ export class LingkarConnection {
     );
     if (generation !== this._generation) return;
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    // Chromium takes each layer's on/off from the descriptions: set the saver's after them.
+    await this.applyCameraLayers();
   }
 
   /** @param {string} reason */
@@ -486,6 +489,7 @@ export class LingkarConnection {
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       this.send({ type: "answer", sdp: pc.localDescription?.sdp ?? answer.sdp ?? "" });
+      await this.applyCameraLayers();
     } catch (err) {
       console.error("lingkar: could not answer the server's offer", err);
       return;
@@ -541,9 +545,17 @@ export class LingkarConnection {
     if (!parameters.encodings?.length) return;
     let changed = false;
     for (const encoding of parameters.encodings) {
-      const active = !lean || encoding.rid === CAMERA_LAYERS[0]?.rid;
+      const layer = CAMERA_LAYERS.find((l) => l.rid === encoding.rid);
+      const smallest = encoding.rid === CAMERA_LAYERS[0]?.rid;
+      const active = !lean || smallest;
+      const wanted = lean && smallest ? SAVER_LAYER : layer;
       if (encoding.active !== active) {
         encoding.active = active;
+        changed = true;
+      }
+      if (wanted && (encoding.maxBitrate !== wanted.maxBitrate || encoding.maxFramerate !== wanted.maxFramerate)) {
+        encoding.maxBitrate = wanted.maxBitrate;
+        encoding.maxFramerate = wanted.maxFramerate;
         changed = true;
       }
     }
