@@ -4,11 +4,13 @@ A pure function, so that its rules can be read and tested alone:
 
 1. Videos are served in priority order (0 first: a shared screen, then the leader, then the
    speakers, then the others; the server sets the order).
-2. First, every video in that order gets its lowest layer while the budget lasts. When one does
-   not fit, it and every video after it get none: a lower priority never has video while a
-   higher one has not.
-3. Then, in the same order, each video climbs layer by layer while the budget lasts, to at
-   most one layer above what it has.
+2. First, every video in that order gets its lowest layer while the budget lasts; the first
+   class (a screen, the leader: priority up to :data:`FIRST_CLASS`) also climbs now, before
+   anyone below it gets anything. When one does not fit, it and every video after it get none:
+   a lower priority never has video while a higher one has not.
+3. Then, in the same order, each other video climbs layer by layer while the budget lasts.
+
+A video climbs at most one layer above what it has per allocation.
 
 Hysteresis, so that layers do not flap: keeping what a video has needs only its rate, while a
 step above it (or back from paused) needs a margin on top, and only when the caller allows
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 # the rate is an average and the next keyframe is a burst.
 UPGRADE_MARGIN = 1.25
 RESUME_MARGIN = 1.5
+# Priorities up to this (a shared screen, the leader) climb before the others get their lowest.
+FIRST_CLASS = 1
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ def allocate(
     """The layer index each video gets (None: no video), within ``budget`` bits per second."""
     ordered = sorted(options, key=lambda o: o.priority)
     chosen: dict[Hashable, int | None] = {o.key: None for o in ordered}
-    position: dict[Hashable, int] = {}
     remaining = budget
+    started: list[Option] = []
     for option in ordered:
         if not option.rates:
             continue
@@ -66,24 +70,38 @@ def allocate(
         if remaining < need:
             break
         remaining -= lowest
-        position[option.key] = 0
-    for option in ordered:
-        if option.key not in position:
-            continue
-        at = 0
-        held = _held_position(option)
-        # Above what it has, one layer per allocation: each step's effect on the link shows
-        # before the next.
-        top = min(len(option.rates) - 1, held + 1 if allow_upgrade else max(held, 0))
-        while at < top:
-            extra = option.rates[at + 1][1] - option.rates[at][1]
-            keeping = at + 1 <= held
-            if remaining < (extra if keeping else extra * upgrade_margin):
-                break
-            remaining -= extra
-            at += 1
-        chosen[option.key] = option.rates[at][0]
+        chosen[option.key] = option.rates[0][0]
+        started.append(option)
+        if option.priority <= FIRST_CLASS:
+            remaining = _climb(option, chosen, remaining, allow_upgrade, upgrade_margin)
+    for option in started:
+        if option.priority > FIRST_CLASS:
+            remaining = _climb(option, chosen, remaining, allow_upgrade, upgrade_margin)
     return chosen
+
+
+def _climb(
+    option: Option,
+    chosen: dict[Hashable, int | None],
+    remaining: float,
+    allow_upgrade: bool,
+    upgrade_margin: float,
+) -> float:
+    """Raise a started video layer by layer while the budget lasts; return what is left."""
+    at = 0
+    held = _held_position(option)
+    # Above what it has, one layer per allocation: each step's effect on the link shows
+    # before the next.
+    top = min(len(option.rates) - 1, held + 1 if allow_upgrade else max(held, 0))
+    while at < top:
+        extra = option.rates[at + 1][1] - option.rates[at][1]
+        keeping = at + 1 <= held
+        if remaining < (extra if keeping else extra * upgrade_margin):
+            break
+        remaining -= extra
+        at += 1
+    chosen[option.key] = option.rates[at][0]
+    return remaining
 
 
 def _held_position(option: Option) -> int:

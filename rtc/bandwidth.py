@@ -23,6 +23,10 @@ loss, and holds still for a while, longer each time a cut follows soon after the
 
 from __future__ import annotations
 
+import logging
+
+log = logging.getLogger("lingkar.rtc.bandwidth")
+
 # Before the first feedback: a link most phones on 4G have. Too high for a weak link for the
 # second or two until it says so; the target is cut then.
 INITIAL_ESTIMATE_BPS = 500_000
@@ -30,14 +34,30 @@ INITIAL_ESTIMATE_BPS = 500_000
 MIN_ESTIMATE_BPS = 60_000
 # A REMB older than this no longer counts (the browser stopped sending it).
 REMB_STALE_S = 3.0
-# A REMB this much below the previous one is Chromium seeing a queue (it never lowers it
-# otherwise: it holds, or it grows).
+# A REMB this much below the highest of the last REMB_PEAK_S is Chromium seeing a queue (it
+# never lowers it otherwise: it holds, or it grows; on a queue it drops towards 0.85 times what
+# arrives, often in two or three smaller steps).
 REMB_FALL = 0.95
+REMB_PEAK_S = 2.0
+# The REMB covers the video only: with less video than this on the way, its value says nothing.
+REMB_MIN_VIDEO_BPS = 50_000
+REMB_PLAUSIBLE_SHARE = 0.4
+# The target grows only while the REMB is at least this share of the video sent.
+REMB_KEEPS_UP = 0.9
+# The most one congestion episode takes off the target (of what it, or what is sent, was)...
+DECREASE_FLOOR = 0.7
+# ... unless loss over LOSS_HIGH goes on this long into it.
+LOSS_GOES_ON_S = 1.0
 # GCC's loss thresholds (draft-ietf-rmcat-gcc-02 section 6).
 LOSS_HIGH = 0.10
 # Growth of the target while nothing says congested: a rate from 300 kbit/s to 1.2 Mbit/s in
 # about ten seconds, a layer step every two or three.
 GROWTH_PER_S = 1.15
+# Near the rate the link last failed at, the target grows by this much a second instead (the
+# "link capacity" of Google Congestion Control's AIMD, draft-ietf-rmcat-gcc-02 section 5.5):
+# a weak link is approached, not overrun again every few seconds.
+NEAR_LIMIT = 0.85
+ADDITIVE_BPS_PER_S = 15_000
 # The target never grows past this multiple of what is actually sent (plus a little).
 MAX_OVER_SENT = 1.5
 GROWTH_ALLOWANCE_BPS = 50_000
@@ -46,7 +66,7 @@ CONGESTION_MEMORY_S = 1.5
 # After a cut the target holds still; the hold doubles when a cut follows the last within
 # REPEAT_CUT_S, up to MAX_HOLD_S, and is back to BASE_HOLD_S after STABLE_S without one.
 BASE_HOLD_S = 3.0
-MAX_HOLD_S = 40.0
+MAX_HOLD_S = 20.0
 REPEAT_CUT_S = 30.0
 STABLE_S = 30.0
 
@@ -59,34 +79,56 @@ class BandwidthEstimate:
         self.remb_bps: float | None = None
         self.remb_at = float("-inf")
         self.rembs = 0
+        self._remb_peak = 0.0
+        self._remb_peak_at = float("-inf")
         self.loss = 0.0
         self.loss_at = float("-inf")
         self.cuts = 0
         self._signal_at = float("-inf")
         self._cut_due = False
+        self._why = ""
         self._updated_at: float | None = None
         self._hold = BASE_HOLD_S
         self._hold_until = float("-inf")
         self._last_cut = float("-inf")
+        # What got through when the link last failed (None: no failure remembered).
+        self._failed_at: float | None = None
+        self._episode_floor = 0.0
+        self._episode_at = float("-inf")
 
-    def on_remb(self, bps: float, now: float) -> None:
-        previous = self.remb_bps
+    def on_remb(self, bps: float, now: float, video_bps: float = REMB_MIN_VIDEO_BPS) -> None:
+        """A REMB from the subscriber, while ``video_bps`` of video goes to it."""
         self.remb_bps = max(float(bps), float(MIN_ESTIMATE_BPS))
         self.remb_at = now
         self.rembs += 1
-        if previous is not None and self.remb_bps < previous * REMB_FALL:
-            self._signal(now)
+        if self.remb_bps >= self._remb_peak or now - self._remb_peak_at > REMB_PEAK_S:
+            self._remb_peak, self._remb_peak_at = self.remb_bps, now
+        falling = self.remb_bps < self._remb_peak * REMB_FALL
+        # A fall to a small part of the video sent is Chromium's estimator starting over
+        # (after its video stopped for a while), not its reaction to a queue (0.85 times what
+        # arrived).
+        plausible = self.remb_bps >= video_bps * REMB_PLAUSIBLE_SHARE
+        log.debug(
+            "remb %.0f kbit/s, video sent %.0f [%x]",
+            self.remb_bps / 1000,
+            video_bps / 1000,
+            id(self) % 4096,
+        )
+        if falling and plausible and video_bps >= REMB_MIN_VIDEO_BPS:
+            self._signal(now, "remb")
+            self._remb_peak, self._remb_peak_at = self.remb_bps, now
 
     def on_loss(self, loss: float, now: float) -> None:
         """Receiver reports: ``loss`` (0..1) over the legs that reported."""
         self.loss = loss
         self.loss_at = now
         if loss > LOSS_HIGH:
-            self._signal(now)
+            self._signal(now, "loss")
 
-    def _signal(self, now: float) -> None:
+    def _signal(self, now: float, why: str) -> None:
         self._signal_at = now
         self._cut_due = True
+        self._why = why
 
     def remb_fresh(self, now: float) -> bool:
         return self.remb_bps is not None and now - self.remb_at <= REMB_STALE_S
@@ -104,6 +146,11 @@ class BandwidthEstimate:
 
         ``unmeasured_bps``: what is sent without abs-send-time (the audio), which Chromium's
         REMB does not cover: it is added to the REMB to compare with the total.
+
+        The target grows only while the REMB keeps up with the video sent: on a free link
+        Chromium's REMB runs ahead of what it receives (up to 1.5 times), while on a full one
+        it cannot pass what gets through. Growing past a REMB that lags would only fill the
+        link's buffer until it drops packets.
         """
         elapsed = 0.0 if self._updated_at is None else max(0.0, now - self._updated_at)
         self._updated_at = now
@@ -111,21 +158,63 @@ class BandwidthEstimate:
         if self._cut_due:
             self._cut_due = False
             self._cut(now, sent_bps, remb)
-        elif now >= self._hold_until and not self.congested(now):
+        elif (
+            now >= self._hold_until
+            and not self.congested(now)
+            and self._keeps_up(now, sent_bps - unmeasured_bps)
+        ):
             ceiling = max(sent_bps, remb or 0.0) * MAX_OVER_SENT + GROWTH_ALLOWANCE_BPS
             if self.target < ceiling:
-                self.target = min(ceiling, self.target * GROWTH_PER_S**elapsed)
+                failed = self._failed_at
+                if failed is not None and self.target >= failed * NEAR_LIMIT:
+                    grown = self.target + ADDITIVE_BPS_PER_S * elapsed
+                else:
+                    grown = self.target * GROWTH_PER_S**elapsed
+                self.target = min(ceiling, grown)
         if now - self._last_cut > STABLE_S:
             self._hold = BASE_HOLD_S
+            # A long time without failing: the link may have changed.
+            self._failed_at = None
         return self.target
 
+    def _keeps_up(self, now: float, video_bps: float) -> bool:
+        if not self.remb_fresh(now) or self.remb_bps is None or video_bps < REMB_MIN_VIDEO_BPS:
+            return True  # nothing to compare: the REMB says nothing of this
+        return self.remb_bps >= video_bps * REMB_KEEPS_UP
+
     def _cut(self, now: float, sent_bps: float, remb: float | None) -> None:
+        if now >= self._hold_until:  # the first cut of an episode: remember where it failed
+            delivered = sent_bps * (1 - self.loss) if self.loss > LOSS_HIGH else sent_bps
+            delivered = max(delivered, float(MIN_ESTIMATE_BPS))
+            failed = self._failed_at
+            self._failed_at = delivered if failed is None else min(failed, delivered)
         limits = [self.target]
         if self.remb_fresh(now) and remb is not None:
             limits.append(remb)
         if now - self.loss_at < CONGESTION_MEMORY_S and self.loss > LOSS_HIGH and sent_bps > 0:
             limits.append(sent_bps * (1 - self.loss / 2))
-        self.target = max(float(MIN_ESTIMATE_BPS), min(limits))
+        before = self.target
+        # One congestion episode takes off at most 30 % (of the target, or what was sent, when
+        # it began), unless loss goes on: Chromium's REMB covers the video alone and falls in
+        # steps, and on a thin link they would otherwise cut the target to a fraction.
+        first = now >= self._hold_until
+        if first:
+            start = min(self.target, max(sent_bps, float(MIN_ESTIMATE_BPS)))
+            self._episode_floor = DECREASE_FLOOR * start
+            self._episode_at = now
+        floor = self._episode_floor
+        if not first and self._why == "loss" and now - self._episode_at >= LOSS_GOES_ON_S:
+            floor = DECREASE_FLOOR * self.target  # the loss goes on: keep cutting
+        self.target = max(float(MIN_ESTIMATE_BPS), floor, min(limits))
+        log.debug(
+            "congestion [%x] (%s, loss %.0f %%): %.0f -> %.0f kbit/s while sending %.0f",
+            id(self) % 4096,
+            self._why,
+            self.loss * 100,
+            before / 1000,
+            self.target / 1000,
+            sent_bps / 1000,
+        )
         if now >= self._hold_until and now - self._last_cut < REPEAT_CUT_S:
             # Growth after the last hold failed again soon: wait longer before the next try.
             # (Cuts within one hold are one episode: a queue draining reports loss for a while.)

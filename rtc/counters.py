@@ -49,6 +49,8 @@ class CountersSnapshot:
     "Simulcast packets dropped: a RID the browser did not offer, or none on a new SSRC."
     layers_without_keyframe: int
     "Times a layer was set aside because its keyframe did not come."
+    drops_paced: int
+    "Video packets dropped because they would wait too long at a weak link's rate."
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Counters:
     nacks_refused_repeat: int = 0
     packets_unknown_layer: int = 0
     layers_without_keyframe: int = 0
+    drops_paced: int = 0
 
     def snapshot(self, *, extra_encodes: int = 0) -> CountersSnapshot:
         """Copy the counters; ``extra_encodes`` adds encoders found by inspection."""

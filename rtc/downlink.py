@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from rtc.allocation import Option, allocate
-from rtc.bandwidth import BandwidthEstimate
+from rtc.bandwidth import REMB_MIN_VIDEO_BPS, BandwidthEstimate
 from rtc.layers import WIRE_OVERHEAD_BYTES
+from rtc.pacer import Pacer
 
 if TYPE_CHECKING:
     from rtc.forwarder import Source
@@ -36,6 +37,12 @@ PAUSE_AFTER_S = 2.0
 SIZE_TOLERANCE = 0.85
 # Smoothing of the rates sent to this subscriber (ticks of 0.25 s).
 SENT_SMOOTHING = 0.4
+# After this subscriber's video was (nearly) stopped, its REMBs are not read as congestion for
+# this long.
+VIDEO_QUIET_S = 3.0
+# A subscriber whose link is measured below this gets its video paced (rtc/pacer.py); above,
+# bursts are no danger to its audio and pacing would only cost CPU.
+PACE_BELOW_BPS = 3_000_000
 
 Quality = Literal["good", "weak", "very_weak"]
 VideoState = Literal["on", "starting", "paused", "off"]
@@ -77,6 +84,7 @@ class Downlink:
 
     def __init__(self) -> None:
         self.estimate = BandwidthEstimate()
+        self.pacer = Pacer()
         self.cap_bps: float | None = None
         self.wants: dict[TrackId, Want] = {}
         self.congested = False
@@ -91,13 +99,18 @@ class Downlink:
         self._report_due = False
         self._leg_packets: dict[int, int] = {}
         self._last_up = float("-inf")
+        self._video_quiet_at = float("-inf")
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
 
     # ---- feedback from the subscriber's RTCP ----
 
     def on_remb(self, bps: float, now: float) -> None:
-        self.estimate.on_remb(bps, now)
+        # Chromium's estimator resets when its video stops for a while, and its next REMBs
+        # start low: a fall then says nothing about the link.
+        quiet = now - self._video_quiet_at < VIDEO_QUIET_S
+        video = 0.0 if quiet else self.sent_bps - self.audio_bps - self.retransmit_bps
+        self.estimate.on_remb(bps, now, video)
 
     def on_report(self, leg: Leg, report: Any, now: float) -> None:
         """A receiver report block about ``leg``: the share of what we sent that was lost.
@@ -155,6 +168,8 @@ class Downlink:
         ):
             old = getattr(self, name)
             setattr(self, name, value if old == 0.0 else old + SENT_SMOOTHING * (value - old))
+        if self.sent_bps - self.audio_bps - self.retransmit_bps < REMB_MIN_VIDEO_BPS:
+            self._video_quiet_at = now
 
     def _loss(self) -> float:
         """Loss over the legs that reported, weighted by the packets each was sent."""
@@ -182,6 +197,9 @@ class Downlink:
             self.estimate.on_loss(self._loss(), now)
         self.estimate.update(now, self.sent_bps, self.audio_bps)
         self.congested = self.estimate.congested(now)
+        target = self.estimate.value()
+        measured = self.estimate.measured(now)
+        self.pacer.set_rate(target if measured and target < PACE_BELOW_BPS else 0.0)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
         # for when it resumes; the allocation only shares the budget among the rest.
         videos = [
@@ -203,7 +221,8 @@ class Downlink:
             if index != current:
                 if index is not None and (current is None or index > current):
                     self._last_up = now
-                source.set_target(leg, index, now)
+                down = index is not None and current is not None and index < current
+                source.set_target(leg, index, now, at_once=down and self.congested)
             want = self.wants.get(track_id, Want())
             if index is None and want.visible and not leg.paused and source.usable_layers(now):
                 paused.add(track_id)

@@ -62,6 +62,11 @@ KEYFRAME_WAIT_S = 4.0
 LAYER_SUSPECT_S = 15.0
 
 
+def _forget_queued(leg: Leg) -> None:
+    if leg.downlink is not None:
+        leg.downlink.pacer.forget(leg)
+
+
 class Source:
     """One publisher track, its layers and its legs.
 
@@ -126,11 +131,13 @@ class Source:
             for layer in self.layers:
                 layer.detach(leg)
             leg.layer = leg.target = None
+            _forget_queued(leg)
         return leg
 
-    def set_target(self, leg: Leg, index: int | None, now: float) -> None:
+    def set_target(self, leg: Leg, index: int | None, now: float, *, at_once: bool = False) -> None:
         """Make ``leg`` receive layer ``index`` (None: no video), from that layer's next keyframe
-        on; until then it keeps the layer it has."""
+        on; until then it keeps the layer it has, unless ``at_once`` (a congested link: the
+        old layer stops now, and the picture waits for the new one's keyframe)."""
         if self.kind != "video":
             return
         layer = self.layers[index] if index is not None and 0 <= index < len(self.layers) else None
@@ -145,6 +152,10 @@ class Source:
                 leg.layer = None
             return
         if leg.layer is not layer:
+            if at_once and leg.layer is not None:
+                leg.layer.detach(leg)
+                leg.layer = None
+                leg.regate()
             layer.wait(leg, now)
 
     def set_paused(self, subscriber_id: str, paused: bool) -> None:
@@ -152,14 +163,19 @@ class Source:
         if leg is None or leg.paused == paused:
             return
         leg.paused = paused
-        if not paused:
+        if paused:
+            _forget_queued(leg)
+        else:
             self._regate(leg, time.monotonic())
 
     def set_muted(self, muted: bool) -> None:
         if self.muted == muted:
             return
         self.muted = muted
-        if not muted:
+        if muted:
+            for leg in self.legs.values():
+                _forget_queued(leg)
+        else:
             now = time.monotonic()
             for leg in list(self.legs.values()):
                 self._regate(leg, now)
@@ -373,6 +389,18 @@ class Source:
             data = leg.build(seq, timestamp, marker, body, level_byte, ntp, now, send_time)
             if data is None:
                 continue
+            pacer = leg.downlink.pacer if leg.downlink is not None else None
+            if pacer is not None and pacer.active:
+                if not video:
+                    pacer.spend(len(data))
+                elif pacer.video(leg, data):
+                    forwarded += 1
+                    continue
+                else:
+                    counters.drops_paced += 1
+                    dropped = dropped or []
+                    dropped.append(leg)  # waited too long at the link's rate: re-gate
+                    continue
             if wire.send_now(data) or await wire.send(data):
                 forwarded += 1
             elif video:

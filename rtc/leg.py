@@ -79,7 +79,7 @@ class _Extensions:
     ``parts`` holds the fixed bytes before, between and after the changing ones.
     """
 
-    __slots__ = ("fixed", "level", "parts", "send_time")
+    __slots__ = ("fixed", "level", "parts", "send_time", "send_time_at")
 
     def __init__(self, kind: str, params: LegParams) -> None:
         elements: list[tuple[int, bytes, bool]] = []
@@ -97,11 +97,15 @@ class _Extensions:
         parts: list[bytes] = []
         previous = 0
         at = 4
+        # Where the abs-send-time value sits in the packet (retransmissions are stamped anew).
+        self.send_time_at: int | None = None
         for _ext_id, value, changing in elements:
             at += 1
             if changing:
                 parts.append(block[previous:at])
                 previous = at + len(value)
+                if len(value) == 3:
+                    self.send_time_at = 12 + at
             at += len(value)
         parts.append(block[previous:])
         self.parts = tuple(parts)
@@ -218,6 +222,15 @@ class Leg:
     def next_sequence(self) -> int:
         """The next outgoing sequence number (a recycled sender continues from here)."""
         return self._next_out
+
+    def restamp(self, data: bytes, now: float) -> bytes:
+        """``data`` with its abs-send-time set to ``now``: a packet that waited at the server
+        (the pacer, a retransmission) must not look to the subscriber's estimator as if it had
+        waited in the network."""
+        at = self._ext.send_time_at
+        if at is None or len(data) < at + 3:
+            return data
+        return data[:at] + abs_send_time(now) + data[at + 3 :]
 
     @property
     def waiting_keyframe(self) -> bool:
@@ -361,6 +374,8 @@ class Leg:
         if now and now - self._sent_at[index] + rtt / 2 > RETRANSMIT_DEADLINE_S:
             return "late"
         self._resent[index] = 1
+        if now:
+            data = self.restamp(data, now)
         rtx_pt = self.params.rtx_payload_type
         if rtx_pt is None:
             self.retransmitted_octets += len(data)

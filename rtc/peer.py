@@ -58,11 +58,18 @@ _MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 _AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 _ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 # What the server's answer asks of a browser's Opus encoder (RFC 7587 section 6.1): in-band
-# FEC, so that a lost packet is partly rebuilt from the next one, and DTX, so that a silent
-# microphone sends a packet every 400 ms instead of 50 a second (Chromium does either only when
-# the answer says so). Measured with speech-like audio (1 s voiced, 2 s silent): 53 instead of
-# 100 packets a second for two speakers, 0 % concealed either way (docs/performance.md).
-OPUS_ANSWER_PARAMETERS = {"minptime": 10, "useinbandfec": 1, "usedtx": 1}
+# FEC, so that a lost packet is partly rebuilt from the next one; DTX, so that a silent
+# microphone sends a packet every 400 ms instead of 50 a second (measured with speech-like
+# audio, 1 s voiced and 2 s silent: 53 instead of 100 packets a second for two speakers, 0 %
+# concealed either way); and at most 20 kbit/s, which wideband speech needs (RFC 7587 section
+# 3.1.1), instead of Chromium's 32: every student receives every speaker, so each kbit counts
+# many times over on prepaid data. Chromium does none of these unless the answer says so.
+OPUS_ANSWER_PARAMETERS = {
+    "minptime": 10,
+    "useinbandfec": 1,
+    "usedtx": 1,
+    "maxaveragebitrate": 20000,
+}
 
 
 class NegotiationError(Exception):
@@ -474,6 +481,7 @@ class Peer:
 
     async def _close_connection(self) -> None:
         self._closed = True
+        self.downlink.pacer.close()
         for track_id in list(self._slots):
             self._remove_slot(track_id)
         self._bindings.clear()

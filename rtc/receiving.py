@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -46,14 +47,44 @@ RECEIVER_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
 RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
 RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 
-# The REMB a publisher gets never says less than this. aiortc's receive-side estimator (like
-# Chromium's) trails what arrives, at ~1.08 times it, and has no probe detection: a browser
-# that starts its simulcast at 300 kbit/s and listens to it switches its upper layers off and
-# never gets them back (seen with Chromium 156: 60-90 kbit/s available, one layer sent). Above
-# this floor (a camera's three layers and a screen) the REMB still falls when aiortc sees the
-# publisher's uplink queue up; below it, the browser's own loss-based control (fed by our
-# receiver reports) guards its uplink.
+# The REMB a publisher gets is at least this while its uplink shows no queue. aiortc's
+# receive-side estimator (like Chromium's) trails what arrives, at ~1.08 times it, and has no
+# probe detection: a browser that starts its simulcast at 300 kbit/s and listens to it switches
+# its upper layers off and never gets them back (seen with Chromium 156: 60-90 kbit/s
+# available, one layer sent). The floor lets it send a camera's three layers and a screen.
 PUBLISHER_REMB_FLOOR_BPS = 2_000_000
+# When aiortc's estimate falls (it saw the publisher's uplink queue up), the publisher gets
+# that estimate, without the floor, for this long: a student on a thin uplink then drops its
+# upper layers before the queue drowns its own audio. Longer each time it falls again soon.
+UPSTREAM_HOLD_S = 10.0
+UPSTREAM_MAX_HOLD_S = 60.0
+
+
+class UpstreamRemb:
+    """What REMB a publisher is told, from aiortc's estimate of its uplink."""
+
+    __slots__ = ("_hold", "_last", "_last_fall", "_until")
+
+    def __init__(self) -> None:
+        self._last: int | None = None
+        self._until = float("-inf")
+        self._last_fall = float("-inf")
+        self._hold = UPSTREAM_HOLD_S
+
+    def bitrate(self, estimate: int, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        last, self._last = self._last, estimate
+        if last is not None and estimate < last * 0.85:
+            if now - self._last_fall < 3 * self._hold:
+                self._hold = min(self._hold * 2, UPSTREAM_MAX_HOLD_S)
+            elif now >= self._until:
+                self._hold = UPSTREAM_HOLD_S
+            self._last_fall = now
+            self._until = now + self._hold
+        if now < self._until:
+            return estimate
+        return max(estimate, PUBLISHER_REMB_FLOOR_BPS)
+
 
 # One NACK generator per media SSRC of a track: a camera's layers, or a new SSRC after the
 # browser replaced its track. More are not kept (a browser sending SSRC after SSRC).
@@ -93,6 +124,7 @@ class ReceiveHandler:
         "_rtx_lookup",
         "_rtx_ssrc",
         "_streams",
+        "_upstream",
     )
 
     def __init__(
@@ -111,6 +143,7 @@ class ReceiveHandler:
         self._nack: Any = _attribute(receiver, RECEIVER_NACK_GENERATOR)  # None for audio
         # aiortc's generator follows one sequence space; simulcast layers have one each.
         self._nacks: dict[int, Any] = {}
+        self._upstream = UpstreamRemb()
         _attribute(receiver, RECEIVER_RTCP_SSRC)
 
     async def __call__(self, packet: Any, arrival_time_ms: int) -> None:
@@ -137,7 +170,7 @@ class ReceiveHandler:
                             fmt=RTCP_PSFB_APP,
                             ssrc=rtcp_ssrc,
                             media_ssrc=0,
-                            fci=pack_remb_fci(max(bitrate, PUBLISHER_REMB_FLOOR_BPS), ssrcs),
+                            fci=pack_remb_fci(self._upstream.bitrate(bitrate), ssrcs),
                         )
                     )
         codec = self._codecs.get(packet.payload_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # LINGKAR_DEBUG_LOGGERS=lingkar.rtc.bandwidth,...: those loggers at debug level (the
+    # adaptation's decisions, say) without aiortc's and aiohttp's debug output.
+    for name in filter(None, os.environ.get("LINGKAR_DEBUG_LOGGERS", "").split(",")):
+        logging.getLogger(name.strip()).setLevel(logging.DEBUG)
     # Alembic announces every start at INFO; only its problems matter to the administrator.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # aioice and aiortc log candidates (addresses) and more at INFO: logs carry opaque ids only.

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiortc import RTCIceServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from rtc import Room, ports
+from rtc import DownlinkReport, Room, ports
 from server import protocol as p
 from server.connection import keep_alive
 from server.custom_templates import resolve_template
@@ -109,6 +109,19 @@ class LiveSessions:
         for live in self._by_code.values():
             totals.update(asdict(live.room.counters))
         return dict(totals)
+
+    def downlinks(self) -> list[DownlinkReport]:
+        """Every connected, admitted person's downlink now (for /metrics: no names)."""
+        reports = []
+        for live in self._by_code.values():
+            for person in live.admitted():
+                if person.peer is None:
+                    continue
+                try:
+                    reports.append(live.room.downlink(person.id))
+                except KeyError:
+                    continue
+        return reports
 
     def _ended(self, live: LiveSession) -> None:
         self._closed_counters.update(asdict(live.room.counters))

@@ -13,10 +13,16 @@ from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from rtc import DownlinkReport
 from server.keys import LIVE_SESSIONS, METRICS_REGISTRY, SETTINGS
 from server.settings import networks
 
@@ -40,6 +46,41 @@ MEDIA_COUNTERS = (
         "lingkar_drops_congested",
         "Packets dropped for a subscriber whose socket buffer was full.",
         "drops_congested",
+    ),
+    (
+        "lingkar_layer_switches",
+        "Subscribers moved to another simulcast layer of a video (at a keyframe).",
+        "layer_switches",
+    ),
+    (
+        "lingkar_keyframe_requests_limited",
+        "Subscribers' keyframe requests not passed on to publishers (too frequent).",
+        "keyframe_requests_limited",
+    ),
+    (
+        "lingkar_nacks_refused_congested",
+        "Lost packets not resent: the subscriber's link was congested.",
+        "nacks_refused_congested",
+    ),
+    (
+        "lingkar_nacks_refused_late",
+        "Lost packets not resent: the copy would arrive too late.",
+        "nacks_refused_late",
+    ),
+    (
+        "lingkar_nacks_refused_repeat",
+        "Lost packets not resent: already resent once.",
+        "nacks_refused_repeat",
+    ),
+    (
+        "lingkar_simulcast_packets_unknown_layer",
+        "Simulcast packets dropped: a RID the browser did not offer.",
+        "packets_unknown_layer",
+    ),
+    (
+        "lingkar_layers_without_keyframe",
+        "Times a simulcast layer was set aside because its keyframe did not come.",
+        "layers_without_keyframe",
     ),
     ("lingkar_decodes", "Frames decoded on the server (must stay 0).", "decodes"),
     ("lingkar_encodes", "Frames encoded on the server (must stay 0).", "encodes"),
@@ -65,6 +106,37 @@ class LingkarCollector(Collector):
         totals = live.counter_totals() if live is not None else {}
         for name, text, field in MEDIA_COUNTERS:
             yield CounterMetricFamily(name, text, value=totals.get(field, 0))
+        yield from _downlinks(live.downlinks() if live is not None else [])
+
+
+# Buckets of the subscribers' estimated downlinks, in bits per second: a weak mobile link, a
+# fair one, Wi-Fi.
+DOWNLINK_BUCKETS = (250_000, 500_000, 1_000_000, 2_000_000, 4_000_000)
+
+
+def _downlinks(reports: list[DownlinkReport]) -> Iterator[Metric]:
+    """Per subscriber, without names: videos paused for their link, their link's quality, and
+    a histogram of their estimated downlinks."""
+    paused = sum(1 for r in reports for v in r.videos.values() if v.state == "paused")
+    yield GaugeMetricFamily(
+        "lingkar_videos_paused",
+        "Videos paused now because a subscriber's link (or data budget) cannot take them.",
+        value=paused,
+    )
+    quality = GaugeMetricFamily(
+        "lingkar_subscriber_links", "Subscribers by the quality of their link.", labels=["quality"]
+    )
+    for level in ("good", "weak", "very_weak"):
+        quality.add_metric([level], sum(1 for r in reports if r.quality == level))
+    yield quality
+    buckets = [(str(b), sum(1 for r in reports if r.estimate_bps <= b)) for b in DOWNLINK_BUCKETS]
+    buckets.append(("+Inf", len(reports)))
+    yield HistogramMetricFamily(
+        "lingkar_downlink_estimate_bps",
+        "Subscribers' estimated downlinks now (bits per second).",
+        buckets=buckets,
+        sum_value=sum(r.estimate_bps for r in reports),
+    )
 
 
 def create_registry(app: web.Application) -> CollectorRegistry:

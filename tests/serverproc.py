@@ -33,13 +33,14 @@ class ServerProcess:
         return self.process.returncode
 
 
-def start_server(data_dir: Path, *extra: str) -> ServerProcess:
-    """Start ``lingkar serve`` on a free loopback port and wait until it prints its URL."""
+def start_server(data_dir: Path, *extra: str, host: str = "127.0.0.1") -> ServerProcess:
+    """Start ``lingkar serve`` on a free port of ``host`` (loopback by default) and wait until
+    it prints its URL (``base_url`` is on localhost either way)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "server.cli", "serve"),
-            *("--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir)),
+            *("--host", host, "--port", "0", "--data-dir", str(data_dir)),
             *extra,
         ],
         stdout=subprocess.PIPE,

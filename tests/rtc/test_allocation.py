@@ -59,26 +59,54 @@ def test_estimate_grows_only_while_quiet_and_up_to_what_is_sent() -> None:
     assert 1_500_000 < estimate.value() <= 1_550_000
 
 
-def test_a_falling_remb_cuts_to_it_and_holds_longer_each_time() -> None:
+def test_a_falling_remb_cuts_and_holds_longer_each_time() -> None:
     estimate = BandwidthEstimate(initial_bps=2_000_000)
-    estimate.on_remb(1_800_000, 0.0)
-    estimate.update(0.0, 1_500_000)
-    estimate.on_remb(900_000, 1.0)  # Chromium saw a queue: it fell
+    estimate.on_remb(1_500_000, 0.0, video_bps=1_400_000)
+    estimate.update(0.0, 1_400_000)
+    estimate.on_remb(1_100_000, 1.0, video_bps=1_400_000)  # Chromium saw a queue: it fell
     assert estimate.congested(1.0)
-    estimate.update(1.0, 1_500_000)
-    assert estimate.value() == 900_000
-    estimate.update(1.0 + BASE_HOLD_S - 0.1, 800_000)
-    assert estimate.value() == 900_000  # holds still
-    estimate.update(1.0 + BASE_HOLD_S + 1.0, 800_000)
-    assert estimate.value() > 900_000  # grows again
+    estimate.update(1.0, 1_400_000)
+    assert estimate.value() == 1_100_000
+    estimate.update(1.0 + BASE_HOLD_S - 0.1, 1_000_000)
+    assert estimate.value() == 1_100_000  # holds still
+    estimate.on_remb(1_250_000, 1.0 + BASE_HOLD_S, video_bps=1_000_000)  # keeps up again
+    estimate.update(1.0 + BASE_HOLD_S + 1.0, 1_000_000)
+    assert estimate.value() > 1_100_000  # grows again
     grown = estimate.value()
-    estimate.on_remb(700_000, 6.0)  # a second cut soon after: the hold doubles
-    estimate.update(6.0, 800_000)
-    assert estimate.value() == 700_000 < grown
-    estimate.update(6.0 + BASE_HOLD_S + 0.5, 800_000)
+    estimate.on_remb(900_000, 6.0, video_bps=1_000_000)  # soon after: the hold doubles
+    estimate.update(6.0, 1_000_000)
+    assert estimate.value() == 900_000 < grown
+    estimate.on_remb(1_000_000, 6.1, video_bps=900_000)
+    estimate.update(6.0 + BASE_HOLD_S + 0.5, 900_000)
+    assert estimate.value() == 900_000
+    estimate.update(6.0 + 2 * BASE_HOLD_S + 0.5, 900_000)
+    assert estimate.value() > 900_000
+
+
+def test_one_episode_takes_off_at_most_30_percent_unless_loss_goes_on() -> None:
+    estimate = BandwidthEstimate(initial_bps=1_000_000)
+    estimate.on_remb(900_000, 0.0, video_bps=800_000)
+    estimate.update(0.0, 1_000_000)
+    estimate.on_remb(200_000, 0.5, video_bps=300_000)  # a deep fall, in one step
+    estimate.update(0.5, 1_000_000)
     assert estimate.value() == 700_000
-    estimate.update(6.0 + 2 * BASE_HOLD_S + 0.5, 800_000)
-    assert estimate.value() > 700_000
+    estimate.on_loss(0.4, 0.75)  # loss at once: still the same episode
+    estimate.update(0.75, 700_000)
+    assert estimate.value() == 700_000
+    estimate.on_loss(0.4, 2.0)  # and it goes on: now it cuts further
+    estimate.update(2.0, 700_000)
+    assert estimate.value() < 700_000
+
+
+def test_growth_waits_while_the_remb_lags_behind_the_video() -> None:
+    estimate = BandwidthEstimate(initial_bps=400_000)
+    estimate.on_remb(200_000, 0.0, video_bps=300_000)
+    estimate.update(0.0, 350_000, 50_000)
+    estimate.update(2.0, 350_000, 50_000)
+    assert estimate.value() == 400_000  # a full link's REMB cannot pass what gets through
+    estimate.on_remb(330_000, 2.5, video_bps=300_000)
+    estimate.update(4.0, 350_000, 50_000)
+    assert estimate.value() > 400_000
 
 
 def test_a_steady_remb_is_not_a_cut_and_loss_is() -> None:

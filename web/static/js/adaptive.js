@@ -128,6 +128,7 @@ export class AdaptiveView {
   /** @param {MediaMessage} media */
   onMedia(media) {
     this.media = media;
+    this.qualityNode.dataset.estimateKbps = String(media.estimate_kbps);
     this.render();
     if (media.quality !== this.quality) {
       const first = this.quality === null;
@@ -156,7 +157,10 @@ export class AdaptiveView {
           note.className = "tile-note";
           node.append(note);
         }
-        const text = t(kind === "screen" ? "room.screen_paused" : "room.video_paused");
+        // The data saver's budget, not the link, is what holds it back: say so.
+        const saver = media.budget_kbps !== null && media.budget_kbps < media.estimate_kbps;
+        const key = kind === "screen" ? "room.screen_paused" : "room.video_paused";
+        const text = t(saver ? `${key}_saver` : key);
         if (note.textContent !== text) note.textContent = text;
       } else note?.remove();
     }

@@ -204,7 +204,10 @@ export class Room {
       el("figcaption", {}, [nameNode, badges]),
     ]);
     if (self) root.classList.add("self");
-    else this.adaptive.watch(root, id, "video");
+    else {
+      this.adaptive.watch(root, id, "video");
+      root.append(this.enlargeButton(root, name));
+    }
     const stream = new MediaStream();
     video.srcObject = stream;
     /** @type {Tile} */
@@ -212,6 +215,22 @@ export class Room {
     this.tiles.set(id, tile);
     this.grid.append(root);
     return tile;
+  }
+
+  /** One remote tile at a time may fill the grid's width (its video comes larger too).
+   * @param {HTMLElement} root @param {string} name */
+  enlargeButton(root, name) {
+    const button = el("button", { type: "button", class: "tile-enlarge", "aria-pressed": "false", "aria-label": t("room.enlarge", { name }), text: "⤢" });
+    button.addEventListener("click", () => {
+      const large = !root.classList.contains("large");
+      for (const other of this.grid.querySelectorAll(".tile.large")) {
+        other.classList.remove("large");
+        other.querySelector(".tile-enlarge")?.setAttribute("aria-pressed", "false");
+      }
+      root.classList.toggle("large", large);
+      button.setAttribute("aria-pressed", String(large));
+    });
+    return button;
   }
 
   selfId() {
