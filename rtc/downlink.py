@@ -12,6 +12,7 @@ most every :data:`UPGRADE_SPACING_S`, so the layers follow the link without flap
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
     from rtc.leg import Leg
     from rtc.peer import TrackId
 
-# Part of the estimate left unused: the estimate is an average, keyframes are bursts, and a
-# link run full makes the audio wait behind the video.
-HEADROOM = 0.1
+# Part of what the link leaves for video kept unused: the estimate is an average, keyframes are
+# bursts, and a link run full makes the audio wait behind the video.
+HEADROOM = 0.15
 # Between two upgrades, time for the estimate to show what the first one did.
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
@@ -40,9 +41,13 @@ SENT_SMOOTHING = 0.4
 # After this subscriber's video was (nearly) stopped, its REMBs are not read as congestion for
 # this long.
 VIDEO_QUIET_S = 3.0
+# Video is paced a little under the estimate, so that its bursts spread below the link's rate.
+PACING_SHARE = 0.95
 # A subscriber whose link is measured below this gets its video paced (rtc/pacer.py); above,
 # bursts are no danger to its audio and pacing would only cost CPU.
 PACE_BELOW_BPS = 3_000_000
+
+log = logging.getLogger("lingkar.rtc.bandwidth")
 
 Quality = Literal["good", "weak", "very_weak"]
 VideoState = Literal["on", "starting", "paused", "off"]
@@ -181,11 +186,14 @@ class Downlink:
         return total / weight if weight else 0.0
 
     def budget(self, now: float) -> float:
-        """Bits per second for video now."""
-        link = self.estimate.value()
+        """Bits per second for video now: what the link (or the cap) leaves after the audio
+        and the retransmissions, less a headroom for the video's own bursts."""
+        others = self.audio_bps + self.retransmit_bps
+        budget = (self.estimate.value() - others) * (1 - HEADROOM)
         if self.cap_bps is not None:
-            link = min(link, self.cap_bps)
-        return link * (1 - HEADROOM) - self.audio_bps - self.retransmit_bps
+            # A data budget counts bytes over the hour, not bursts: no headroom on it.
+            budget = min(budget, self.cap_bps - others)
+        return budget
 
     def allocate(self, now: float, slots: Iterable[tuple[TrackId, Source, Leg]]) -> None:
         """Choose a layer for each of this subscriber's videos and tell their sources."""
@@ -199,7 +207,8 @@ class Downlink:
         self.congested = self.estimate.congested(now)
         target = self.estimate.value()
         measured = self.estimate.measured(now)
-        self.pacer.set_rate(target if measured and target < PACE_BELOW_BPS else 0.0)
+        paced = measured and target < PACE_BELOW_BPS
+        self.pacer.set_rate(target * PACING_SHARE if paced else 0.0)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
         # for when it resumes; the allocation only shares the budget among the rest.
         videos = [
@@ -212,8 +221,21 @@ class Downlink:
             want = self.wants.get(track_id, Want())
             options.append(self._option(track_id, source, leg, want, now))
         allow_upgrade = now - self._last_up >= UPGRADE_SPACING_S
-        chosen = allocate(self.budget(now), options, allow_upgrade=allow_upgrade)
+        budget = self.budget(now)
+        chosen = allocate(budget, options, allow_upgrade=allow_upgrade)
         self._debounce_pauses(options, chosen, now)
+        if log.isEnabledFor(logging.DEBUG) and any(
+            chosen.get(o.key) is None and o.current is not None for o in options
+        ):
+            log.debug(
+                "pausing [%x]: budget %.0f (audio %.0f, resent %.0f), congested %s, rates %s",
+                id(self.estimate) % 4096,
+                budget / 1000,
+                self.audio_bps / 1000,
+                self.retransmit_bps / 1000,
+                self.congested,
+                [(o.priority, [round(r / 1000) for _, r in o.rates], o.current) for o in options],
+            )
         paused: set[TrackId] = set()
         for track_id, source, leg in videos:
             index = chosen.get(track_id)

@@ -9,6 +9,8 @@ keyframe to switch to it.
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from typing import TYPE_CHECKING
 
 from rtc.keyframes import KeyframeThrottle
@@ -22,9 +24,12 @@ LAYER_IDLE_S = 1.5
 # Bytes one forwarded packet costs on the wire beyond its payload: IPv4 20 + UDP 8 + RTP 12 +
 # header extensions ~12 + SRTP tag 10. Budgets count the wire, as a data plan does.
 WIRE_OVERHEAD_BYTES = 62
-# Weight of the newest interval in a layer's smoothed bitrate (intervals of ~0.5 s): about two
-# seconds of memory, so one keyframe does not look like a new rate.
-RATE_SMOOTHING = 0.3
+# A layer's rate is the median of its rates over the last RATE_SECONDS one-second intervals:
+# a keyframe, or ten when many subscribers switch at once, is a burst the allocation must not
+# mistake for the layer's rate (seen: a 100 kbit/s layer measured at 330 after a run of them),
+# while a browser that changes its encoder's rate shows within a few seconds.
+RATE_INTERVAL_S = 1.0
+RATE_SECONDS = 7
 
 
 class Layer:
@@ -33,6 +38,7 @@ class Layer:
     __slots__ = (
         "_measured_at",
         "_octets_at",
+        "_rates",
         "bitrate",
         "height",
         "index",
@@ -69,6 +75,7 @@ class Layer:
         self.bitrate = 0.0
         self._octets_at = 0
         self._measured_at: float | None = None
+        self._rates: deque[float] = deque(maxlen=RATE_SECONDS)
         self.width = 0
         self.height = 0
         self.last_packet = float("-inf")
@@ -78,22 +85,24 @@ class Layer:
         return now - self.last_packet < LAYER_IDLE_S
 
     def measure(self, now: float) -> float:
-        """Update and return the smoothed bitrate (bits per second on the wire)."""
+        """Update and return the layer's rate (bits per second on the wire)."""
         wire = self.octets + self.packets * WIRE_OVERHEAD_BYTES
         if self._measured_at is None:
             self._measured_at, self._octets_at = now, wire
             return self.bitrate
-        elapsed = now - self._measured_at
-        if elapsed < 0.1:
-            return self.bitrate
-        rate = (wire - self._octets_at) * 8 / elapsed
-        self._measured_at, self._octets_at = now, wire
         if not self.active(now):
+            self._rates.clear()
             self.bitrate = 0.0
-        elif self.bitrate == 0.0:
-            self.bitrate = rate
-        else:
-            self.bitrate += RATE_SMOOTHING * (rate - self.bitrate)
+            self._measured_at, self._octets_at = now, wire
+            return self.bitrate
+        elapsed = now - self._measured_at
+        if elapsed < RATE_INTERVAL_S:
+            if not self._rates and elapsed >= 0.2:  # a new layer: a first figure at once
+                self.bitrate = (wire - self._octets_at) * 8 / elapsed
+            return self.bitrate
+        self._rates.append((wire - self._octets_at) * 8 / elapsed)
+        self._measured_at, self._octets_at = now, wire
+        self.bitrate = statistics.median(self._rates)
         return self.bitrate
 
     def attach(self, leg: Leg) -> None:

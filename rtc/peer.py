@@ -43,6 +43,7 @@ from rtc.passthrough import (
     install_sender_hooks,
     sender_has_encoder,
 )
+from rtc.sdplines import add_audio_ptime
 from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_simulcast_lines, parse_offer
 
 if TYPE_CHECKING:
@@ -217,7 +218,8 @@ class Peer:
             raise NegotiationError(f"offer rejected: {exc}") from exc
         self._sync_published(parsed)
         self._after_negotiation()
-        return add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
+        answer_sdp = add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
+        return add_audio_ptime(answer_sdp)
 
     def _answer_parameters(self, parsed: Any) -> None:
         """What aiortc's answer would leave out: the simulcast header extensions of the
@@ -253,8 +255,10 @@ class Peer:
         offer = await self.pc.createOffer()
         offer_sdp = keep_numbering(offer.sdp, previous.sdp if previous is not None else None)
         await self.pc.setLocalDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        # The browser's simulcast m-line keeps its layers only if every offer says so again.
-        return add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
+        # The browser's simulcast m-line keeps its layers, and its audio its packet time, only
+        # if every description of ours says so again.
+        offer_sdp = add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
+        return add_audio_ptime(offer_sdp)
 
     async def accept_answer(self, answer_sdp: str) -> None:
         """Apply the browser's answer to :meth:`create_offer`; forwarding starts here."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rtc.sdplines import sections
+
 RTP_STREAM_ID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 REPAIRED_RTP_STREAM_ID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
 SIMULCAST_EXTENSIONS = (RTP_STREAM_ID_URI, REPAIRED_RTP_STREAM_ID_URI)
@@ -43,16 +45,6 @@ class SimulcastOffer:
     rids: tuple[str, ...]
 
 
-def _sections(sdp: str) -> list[list[str]]:
-    """The SDP's lines split at each ``m=`` line (index 0: the session part)."""
-    sections: list[list[str]] = [[]]
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            sections.append([])
-        sections[-1].append(line)
-    return sections
-
-
 def _value(line: str, attribute: str) -> str | None:
     prefix = f"a={attribute}:"
     return line[len(prefix) :].strip() if line.startswith(prefix) else None
@@ -68,7 +60,7 @@ def parse_offer(sdp: str) -> dict[str, SimulcastOffer]:
     later without a new offer. A section with fewer than two layers is ordinary video.
     """
     found: dict[str, SimulcastOffer] = {}
-    for section in _sections(sdp)[1:]:
+    for section in sections(sdp)[1:]:
         if not section[0].startswith("m=video"):
             continue
         mid = None
@@ -122,7 +114,7 @@ def add_simulcast_lines(sdp: str, offers: dict[str, SimulcastOffer]) -> str:
     if not offers:
         return sdp
     out: list[str] = []
-    for section in _sections(sdp):
+    for section in sections(sdp):
         out.extend(section)
         if not section or not section[0].startswith("m=video"):
             continue
