@@ -49,6 +49,7 @@ def allocate(
     options: Sequence[Option],
     *,
     allow_upgrade: bool = True,
+    allow_resume: bool = True,
     upgrade_margin: float = UPGRADE_MARGIN,
     resume_margin: float = RESUME_MARGIN,
 ) -> dict[Hashable, int | None]:
@@ -62,7 +63,7 @@ def allocate(
             continue
         lowest = option.rates[0][1]
         if option.current is None:
-            if not allow_upgrade:
+            if not (allow_upgrade and allow_resume):
                 continue  # a paused video stays paused while upgrades are held back
             need = lowest * resume_margin
         else:

@@ -34,6 +34,13 @@ HEADROOM = 0.15
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
 PAUSE_AFTER_S = 2.0
+# After video paused for the link, none comes back for this long; doubled (up to the maximum)
+# when the last return was paused again within RESUME_FAILED_S, back to the base after
+# RESUME_STABLE_S: paused video comes back by itself, without flapping.
+BASE_RESUME_WAIT_S = 8.0
+MAX_RESUME_WAIT_S = 60.0
+RESUME_FAILED_S = 20.0
+RESUME_STABLE_S = 60.0
 # A layer too small for a tile by up to this share still counts as covering it.
 SIZE_TOLERANCE = 0.85
 # Smoothing of the rates sent to this subscriber (ticks of 0.25 s).
@@ -105,6 +112,9 @@ class Downlink:
         self._leg_packets: dict[int, int] = {}
         self._last_up = float("-inf")
         self._video_quiet_at = float("-inf")
+        self._resume_after = float("-inf")
+        self._resumed_at = float("-inf")
+        self._resume_wait = BASE_RESUME_WAIT_S
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
 
@@ -222,7 +232,9 @@ class Downlink:
             options.append(self._option(track_id, source, leg, want, now))
         allow_upgrade = now - self._last_up >= UPGRADE_SPACING_S
         budget = self.budget(now)
-        chosen = allocate(budget, options, allow_upgrade=allow_upgrade)
+        chosen = allocate(
+            budget, options, allow_upgrade=allow_upgrade, allow_resume=now >= self._resume_after
+        )
         self._debounce_pauses(options, chosen, now)
         if log.isEnabledFor(logging.DEBUG) and any(
             chosen.get(o.key) is None and o.current is not None for o in options
@@ -240,15 +252,28 @@ class Downlink:
         for track_id, source, leg in videos:
             index = chosen.get(track_id)
             current = leg.target.index if leg.target is not None else None
+            want = self.wants.get(track_id, Want())
+            if index is None and current is not None and want.visible and source.usable_layers(now):
+                self._paused_for_link(now)
+            elif index is not None and current is None:
+                self._resumed_at = now
             if index != current:
                 if index is not None and (current is None or index > current):
                     self._last_up = now
                 down = index is not None and current is not None and index < current
                 source.set_target(leg, index, now, at_once=down and self.congested)
-            want = self.wants.get(track_id, Want())
             if index is None and want.visible and not leg.paused and source.usable_layers(now):
                 paused.add(track_id)
         self._paused = paused
+
+    def _paused_for_link(self, now: float) -> None:
+        """A video lost its last layer to the link: none comes back before the wait is over;
+        the wait doubles when the last return did not last."""
+        if now - self._resumed_at < RESUME_FAILED_S:
+            self._resume_wait = min(self._resume_wait * 2, MAX_RESUME_WAIT_S)
+        elif now - self._resumed_at > RESUME_STABLE_S:
+            self._resume_wait = BASE_RESUME_WAIT_S
+        self._resume_after = now + self._resume_wait
 
     def _debounce_pauses(
         self, options: list[Option], chosen: dict[Hashable, int | None], now: float
@@ -271,7 +296,10 @@ class Downlink:
         priority = want.priority
         if not want.visible:
             return Option(track_id, priority, (), current)
-        layers = sorted(source.usable_layers(now), key=lambda x: (x.width * x.height, x.index))
+        # Smallest first; a layer whose size is not known yet (no keyframe seen) last.
+        layers = sorted(
+            source.usable_layers(now), key=lambda x: (x.width == 0, x.width * x.height, x.index)
+        )
         allowed = _fitting(layers, want)
         if leg.losing_sync(now) and current is not None:
             # It keeps losing frames on this layer: one layer less for a while (none if lowest).
@@ -320,15 +348,16 @@ class Downlink:
 
 
 def _fitting(layers: list[Any], want: Want) -> list[Any]:
-    """The layers no larger than the tile needs: up to the smallest one that covers it."""
-    if want.width is None or not layers or any(x.width == 0 for x in layers):
+    """The layers no larger than the tile needs: up to the smallest one that covers it (a
+    layer whose size is not known yet counts as not covering it)."""
+    if want.width is None or not layers:
         return layers
     needed_w = want.width * SIZE_TOLERANCE
     needed_h = (want.height or 0) * SIZE_TOLERANCE
     fitting = []
     for layer in layers:
         fitting.append(layer)
-        if layer.width >= needed_w and layer.height >= needed_h:
+        if layer.width and layer.width >= needed_w and layer.height >= needed_h:
             break
     return fitting
 
