@@ -13,6 +13,7 @@ most every :data:`UPGRADE_SPACING_S`, so the layers follow the link without flap
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -199,6 +200,10 @@ class Downlink:
         """Bits per second for video now: what the link (or the cap) leaves after the audio
         and the retransmissions, less a headroom for the video's own bursts."""
         others = self.audio_bps + self.retransmit_bps
+        if not self.estimate.measured(now):
+            # Nothing measured (a client that sends no REMB): nothing is held back on an
+            # assumption; only a data budget, when there is one, limits.
+            return math.inf if self.cap_bps is None else self.cap_bps - others
         budget = (self.estimate.value() - others) * (1 - HEADROOM)
         if self.cap_bps is not None:
             # A data budget counts bytes over the hour, not bursts: no headroom on it.
@@ -319,11 +324,13 @@ class Downlink:
             if leg.kind != "video":
                 continue
             layer = leg.layer
+            wanted = self.wants.get(track_id, Want()).visible
             if layer is not None and not leg.paused:
                 videos[track_id] = VideoInfo("on", layer.width, layer.height)
             elif track_id in self._paused:
                 videos[track_id] = VideoInfo("paused")
-            elif leg.target is not None and not leg.paused:
+            elif not leg.paused and (leg.target is not None or wanted):
+                # Waiting for a keyframe, or for the allocation's next turn.
                 videos[track_id] = VideoInfo("starting")
             else:
                 videos[track_id] = VideoInfo("off")

@@ -5,7 +5,8 @@ through a sequence-number wrap and the publisher's retransmissions."""
 from __future__ import annotations
 
 import itertools
-from typing import Any
+import random
+from typing import Any, cast
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket, wrap_rtx
@@ -220,3 +221,47 @@ async def test_a_layer_without_keyframes_is_set_aside() -> None:
     assert leg not in source.layers[2].pending
     assert counters.layers_without_keyframe == 1
     assert source.suspect_until[2] > 100.0 + KEYFRAME_WAIT_S
+
+
+async def test_a_leg_never_receives_two_layers_whatever_the_order_of_events() -> None:
+    """Random targets, pauses, keyframes and losses: at every step each leg is in at most one
+    layer's forwarding list and one layer's waiting list, and every packet it was sent came
+    from its one current layer."""
+    counters = Counters()
+    source, first, _wire = make(counters)
+    legs = [first]
+    for n in range(3):
+        params = LegParams(96, None, 0x100 + n, 0x200 + n, str(n), None, None)
+        sender: Any = Sender()
+        legs.append(Leg(f"v{n}", "video", sender, Wire(), params))  # type: ignore[arg-type]
+    publisher = Publisher()
+    for rid in RIDS:
+        await feed(source, publisher.frame_packets(rid, keyframe=True))
+    for leg in legs:
+        source.add_leg(leg)
+    rng = random.Random(7)
+    for _ in range(400):
+        action = rng.random()
+        leg = rng.choice(legs)
+        if action < 0.2:
+            source.set_target(leg, rng.choice([None, 0, 1, 2]), 0.0, at_once=rng.random() < 0.3)
+        elif action < 0.25:
+            source.set_paused(leg.subscriber_id, not leg.paused)
+        else:
+            rid = rng.choice(RIDS)
+            packets = publisher.frame_packets(rid, keyframe=rng.random() < 0.2)
+            if rng.random() < 0.05:
+                packets = packets[1:]  # lost on the publisher's uplink
+            sent = [len(cast(Wire, x.wire).sent) for x in legs]
+            await feed(source, packets)
+            for x, before in zip(legs, sent, strict=True):
+                new = cast(Wire, x.wire).sent[before:]
+                if new:
+                    assert x.layer is not None
+                    assert x.layer.rid == rid, "a leg got packets of a layer not its own"
+        for x in legs:
+            forwarding = [layer for layer in source.layers if x in layer.legs]
+            waiting = [layer for layer in source.layers if x in layer.pending]
+            assert len(forwarding) <= 1
+            assert len(waiting) <= 1
+            assert forwarding == ([x.layer] if x.layer is not None else [])
