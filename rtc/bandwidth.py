@@ -223,6 +223,14 @@ class BandwidthEstimate:
         self._hold_until = now + self._hold
         self.cuts += 1
 
+    def proven(self, bps: float) -> None:
+        """The link carried ``bps`` (a probe) without a congestion signal: the target is at
+        least that, and the last failure's rate is forgotten."""
+        if bps > self.target:
+            self.target = bps
+        if self._failed_at is not None and bps > self._failed_at:
+            self._failed_at = None
+
     def value(self) -> float:
         """Bits per second the link is believed to take now."""
         return self.target

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from rtc.allocation import Option, allocate
+from rtc.allocation import RESUME_MARGIN, Option, allocate
 from rtc.bandwidth import REMB_MIN_VIDEO_BPS, BandwidthEstimate
 from rtc.layers import WIRE_OVERHEAD_BYTES
 from rtc.pacer import Pacer
@@ -35,6 +35,15 @@ HEADROOM = 0.15
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
 PAUSE_AFTER_S = 2.0
+# Below this link estimate no video is sent: the smallest picture would take a third of the
+# link, and its keyframes would hold up the voices behind them.
+MIN_LINK_FOR_VIDEO_BPS = 320_000
+# A probe for paused video: how long padding is sent, and how long after it a congestion
+# signal still counts against it.
+PROBE_S = 1.5
+PROBE_JUDGE_S = 1.0
+# The time between two allocations (rtc/room.py's interval).
+ALLOCATION_TURN_S = 0.25
 # After video paused for the link, none comes back for this long; doubled (up to the maximum)
 # when the last return was paused again within RESUME_FAILED_S, back to the base after
 # RESUME_STABLE_S: paused video comes back by itself, without flapping.
@@ -116,6 +125,10 @@ class Downlink:
         self._resume_after = float("-inf")
         self._resumed_at = float("-inf")
         self._resume_wait = BASE_RESUME_WAIT_S
+        self._padding_sent = 0
+        self._probe_until = float("-inf")
+        self._probe_rate = 0.0
+        self._probe_cuts = 0
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
 
@@ -167,6 +180,8 @@ class Downlink:
                 audio += wire
             self._leg_packets[id(leg)] = counts[1] - before[1]
         self._counted = seen
+        total += self._padding_sent  # a probe's padding is on the link like video
+        self._padding_sent = 0
         for table in (self._reports, self._report_base, self._leg_packets):
             for gone in [key for key in table if key not in seen]:
                 del table[gone]
@@ -204,6 +219,8 @@ class Downlink:
             # Nothing measured (a client that sends no REMB): nothing is held back on an
             # assumption; only a data budget, when there is one, limits.
             return math.inf if self.cap_bps is None else self.cap_bps - others
+        if self.estimate.value() < MIN_LINK_FOR_VIDEO_BPS:
+            return 0.0
         budget = (self.estimate.value() - others) * (1 - HEADROOM)
         if self.cap_bps is not None:
             # A data budget counts bytes over the hour, not bursts: no headroom on it.
@@ -222,6 +239,8 @@ class Downlink:
         self.congested = self.estimate.congested(now)
         target = self.estimate.value()
         measured = self.estimate.measured(now)
+        if now < self._probe_until:
+            target = max(target, self._probe_rate)
         paced = measured and target < PACE_BELOW_BPS
         self.pacer.set_rate(target * PACING_SHARE if paced else 0.0)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
@@ -241,6 +260,7 @@ class Downlink:
             budget, options, allow_upgrade=allow_upgrade, allow_resume=now >= self._resume_after
         )
         self._debounce_pauses(options, chosen, now)
+        self._probe_step(options, chosen, videos, now)
         if log.isEnabledFor(logging.DEBUG) and any(
             chosen.get(o.key) is None and o.current is not None for o in options
         ):
@@ -271,6 +291,77 @@ class Downlink:
                 paused.add(track_id)
         self._paused = paused
 
+    def _probe_step(
+        self,
+        options: list[Option],
+        chosen: dict[Hashable, int | None],
+        videos: list[tuple[TrackId, Source, Leg]],
+        now: float,
+    ) -> None:
+        """Find out whether the link would now take paused video back, without risking it.
+
+        The REMB cannot show spare room, and a student who hears one voice sends the estimate
+        nothing to grow on: so once the wait after a pause is over, the server sends padding
+        (RTX packets that carry nothing, rtc/leg.py) up to the rate the paused video needs,
+        for :data:`PROBE_S`. If no congestion signal follows, the estimate is raised to that
+        rate and the video comes back; if one does, the next try waits twice as long.
+        """
+        if self._probe_until > float("-inf"):
+            if self.estimate.cuts != self._probe_cuts:
+                self._probe_until = float("-inf")
+                self._paused_for_link(now)  # the link did not take it: wait longer
+                log.debug(
+                    "probe [%x] failed at %.0f kbit/s",
+                    id(self.estimate) % 4096,
+                    self._probe_rate / 1000,
+                )
+            elif now < self._probe_until:
+                self._pad(videos, now)
+            elif now >= self._probe_until + PROBE_JUDGE_S:
+                self._probe_until = float("-inf")
+                self.estimate.proven(self._probe_rate)
+                log.debug(
+                    "probe [%x] passed at %.0f kbit/s",
+                    id(self.estimate) % 4096,
+                    self._probe_rate / 1000,
+                )
+            return
+        paused = [o for o in options if o.rates and chosen.get(o.key) is None]
+        measured = self.estimate.measured(now)
+        if not paused or self.congested or now < self._resume_after or not measured:
+            return
+        best = min(paused, key=lambda o: o.priority)
+        lowest = best.rates[0][1]
+        need = self.audio_bps + self.retransmit_bps + lowest * RESUME_MARGIN / (1 - HEADROOM)
+        need = max(need, MIN_LINK_FOR_VIDEO_BPS)
+        if self.cap_bps is not None and need > self.cap_bps:
+            return  # the data budget, not the link, holds it back
+        if self.estimate.value() >= need:
+            return
+        self._probe_until = now + PROBE_S
+        self._probe_rate = need
+        self._probe_cuts = self.estimate.cuts
+        self._pad(videos, now)
+
+    def _pad(self, videos: list[tuple[TrackId, Source, Leg]], now: float) -> None:
+        """Top what is sent up to the probe's rate for the next turn, in padding packets."""
+        leg = next((leg for _, _, leg in videos if leg.params.rtx_payload_type is not None), None)
+        if leg is None:
+            self._probe_until = float("-inf")  # nothing to pad with
+            return
+        missing = (self._probe_rate - self.sent_bps) * ALLOCATION_TURN_S / 8
+        while missing > 0:
+            data = leg.padding(now)
+            if data is None:
+                return
+            missing -= len(data)
+            self._padding_sent += len(data)
+            if self.pacer.active:
+                if not self.pacer.video(leg, data):
+                    return
+            elif not leg.wire.send_now(data):
+                return
+
     def _paused_for_link(self, now: float) -> None:
         """A video lost its last layer to the link: none comes back before the wait is over;
         the wait doubles when the last return did not last."""
@@ -278,6 +369,10 @@ class Downlink:
             self._resume_wait = min(self._resume_wait * 2, MAX_RESUME_WAIT_S)
         elif now - self._resumed_at > RESUME_STABLE_S:
             self._resume_wait = BASE_RESUME_WAIT_S
+        self._padding_sent = 0
+        self._probe_until = float("-inf")
+        self._probe_rate = 0.0
+        self._probe_cuts = 0
         self._resume_after = now + self._resume_wait
 
     def _debounce_pauses(

@@ -37,6 +37,8 @@ SYNC_LOSS_WINDOW_S = 20.0
 SYNC_LOSSES_TO_STEP_DOWN = 3
 
 _HEADER = struct.Struct("!BBHII")
+# RTP padding is counted in one byte (RFC 3550 section 5.1).
+MAX_PADDING = 255
 _BYTES = [bytes([i]) for i in range(256)]
 _MASK32 = 0xFFFFFFFF
 NOT_SENT = "missing"
@@ -356,6 +358,21 @@ class Leg:
         """Whether the subscriber keeps asking for keyframes of this video (it cannot keep up)."""
         recent = sum(1 for t in self.keyframe_asks if now - t < SYNC_LOSS_WINDOW_S)
         return recent >= SYNC_LOSSES_TO_STEP_DOWN
+
+    def padding(self, now: float, size: int = MAX_PADDING) -> bytes | None:
+        """A padding-only packet on the leg's RTX stream (RFC 4588): nothing for the decoder,
+        bytes for the subscriber's bandwidth estimator to time (a probe). None without RTX."""
+        rtx_pt = self.params.rtx_payload_type
+        if rtx_pt is None:
+            return None
+        size = max(1, min(size, MAX_PADDING))
+        ext = self._ext.build(None, abs_send_time(now))
+        rtx_seq = self._rtx_seq
+        self._rtx_seq = (rtx_seq + 1) & 0xFFFF
+        header = _HEADER.pack(
+            0xA0 | (0x10 if ext else 0), rtx_pt, rtx_seq, self._last_ts, self.params.rtx_ssrc
+        )
+        return header + ext + bytes(size - 1) + bytes([size])
 
     def retransmission(
         self, seq: int, now: float = 0.0, rtt: float = 0.0, *, once: bool = True
