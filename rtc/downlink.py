@@ -35,9 +35,9 @@ HEADROOM = 0.15
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
 PAUSE_AFTER_S = 2.0
-# Below this link estimate no video is sent: the smallest picture would take a third of the
+# Below this link estimate no video is sent: the smallest picture would take half of the
 # link, and its keyframes would hold up the voices behind them.
-MIN_LINK_FOR_VIDEO_BPS = 320_000
+MIN_LINK_FOR_VIDEO_BPS = 200_000
 # A probe for paused video: how long padding is sent, and how long after it a congestion
 # signal still counts against it.
 PROBE_S = 1.5
@@ -48,7 +48,7 @@ ALLOCATION_TURN_S = 0.25
 # when the last return was paused again within RESUME_FAILED_S, back to the base after
 # RESUME_STABLE_S: paused video comes back by itself, without flapping.
 BASE_RESUME_WAIT_S = 8.0
-MAX_RESUME_WAIT_S = 60.0
+MAX_RESUME_WAIT_S = 20.0
 RESUME_FAILED_S = 20.0
 RESUME_STABLE_S = 60.0
 # A layer too small for a tile by up to this share still counts as covering it.
@@ -125,6 +125,7 @@ class Downlink:
         self._resume_after = float("-inf")
         self._resumed_at = float("-inf")
         self._resume_wait = BASE_RESUME_WAIT_S
+        self._showing = False
         self._padding_sent = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
@@ -278,10 +279,6 @@ class Downlink:
             index = chosen.get(track_id)
             current = leg.target.index if leg.target is not None else None
             want = self.wants.get(track_id, Want())
-            if index is None and current is not None and want.visible and source.usable_layers(now):
-                self._paused_for_link(now)
-            elif index is not None and current is None:
-                self._resumed_at = now
             if index != current:
                 if index is not None and (current is None or index > current):
                     self._last_up = now
@@ -289,6 +286,14 @@ class Downlink:
                 source.set_target(leg, index, now, at_once=down and self.congested)
             if index is None and want.visible and not leg.paused and source.usable_layers(now):
                 paused.add(track_id)
+        # The wait before paused video comes back starts when the last video goes (a lower
+        # priority's thumbnail coming and going moves it not).
+        shown = any(chosen.get(o.key) is not None for o in options if o.rates)
+        if paused and not shown and self._showing:
+            self._paused_for_link(now)
+        elif shown and not self._showing:
+            self._resumed_at = now
+        self._showing = shown
         self._paused = paused
 
     def _probe_step(
@@ -302,8 +307,8 @@ class Downlink:
 
         The REMB cannot show spare room, and a student who hears one voice sends the estimate
         nothing to grow on: so once the wait after a pause is over, the server sends padding
-        (RTX packets that carry nothing, rtc/leg.py) up to the rate the paused video needs,
-        for :data:`PROBE_S`. If no congestion signal follows, the estimate is raised to that
+        (packets that carry nothing, on the paused video's own stream: rtc/leg.py) up to the
+        rate the paused video needs, for :data:`PROBE_S`. If no congestion signal follows, the estimate is raised to that
         rate and the video comes back; if one does, the next try waits twice as long.
         """
         if self._probe_until > float("-inf"):
@@ -344,8 +349,9 @@ class Downlink:
         self._pad(videos, now)
 
     def _pad(self, videos: list[tuple[TrackId, Source, Leg]], now: float) -> None:
-        """Top what is sent up to the probe's rate for the next turn, in padding packets."""
-        leg = next((leg for _, _, leg in videos if leg.params.rtx_payload_type is not None), None)
+        """Top what is sent up to the probe's rate for the next turn, in padding packets on
+        the stream of a paused video (its receiver reports then count any of them lost)."""
+        leg = next((leg for _, _, leg in videos if leg.layer is None and not leg.paused), None)
         if leg is None:
             self._probe_until = float("-inf")  # nothing to pad with
             return
@@ -369,6 +375,7 @@ class Downlink:
             self._resume_wait = min(self._resume_wait * 2, MAX_RESUME_WAIT_S)
         elif now - self._resumed_at > RESUME_STABLE_S:
             self._resume_wait = BASE_RESUME_WAIT_S
+        self._showing = False
         self._padding_sent = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0

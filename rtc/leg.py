@@ -360,17 +360,18 @@ class Leg:
         return recent >= SYNC_LOSSES_TO_STEP_DOWN
 
     def padding(self, now: float, size: int = MAX_PADDING) -> bytes | None:
-        """A padding-only packet on the leg's RTX stream (RFC 4588): nothing for the decoder,
-        bytes for the subscriber's bandwidth estimator to time (a probe). None without RTX."""
-        rtx_pt = self.params.rtx_payload_type
-        if rtx_pt is None:
+        """A padding-only packet on this leg's own stream: nothing for the decoder, bytes for
+        the subscriber's estimator to time and to report lost (a probe). Only while the leg
+        forwards nothing (it takes the next sequence number; the next layer it starts
+        continues after it). None otherwise."""
+        if self.layer is not None or not self._rebase:
             return None
         size = max(1, min(size, MAX_PADDING))
         ext = self._ext.build(None, abs_send_time(now))
-        rtx_seq = self._rtx_seq
-        self._rtx_seq = (rtx_seq + 1) & 0xFFFF
+        seq = self._next_out
+        self._next_out = (seq + 1) & 0xFFFF
         header = _HEADER.pack(
-            0xA0 | (0x10 if ext else 0), rtx_pt, rtx_seq, self._last_ts, self.params.rtx_ssrc
+            0xA0 | (0x10 if ext else 0), self._payload_type, seq, self._last_ts, self._ssrc
         )
         return header + ext + bytes(size - 1) + bytes([size])
 
