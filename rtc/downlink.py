@@ -35,9 +35,12 @@ HEADROOM = 0.15
 UPGRADE_SPACING_S = 2.0
 # A video loses its last layer after the budget stayed short this long (unless congested).
 PAUSE_AFTER_S = 2.0
-# Below this link estimate no video is sent: the smallest picture would take half of the
-# link, and its keyframes would hold up the voices behind them.
-MIN_LINK_FOR_VIDEO_BPS = 200_000
+# No video unless the link leaves this much beside the audio and the retransmissions: a
+# keyframe of the smallest layer (6-12 KB at 240x135) then passes in about a quarter of a
+# second instead of holding up the voices behind it.
+MIN_VIDEO_SPARE_BPS = 200_000
+# A probe tries this much more than the paused video needs, so that its return has room.
+PROBE_MARGIN = 1.25
 # A probe for paused video: how long padding is sent, and how long after it a congestion
 # signal still counts against it.
 PROBE_S = 1.5
@@ -220,7 +223,7 @@ class Downlink:
             # Nothing measured (a client that sends no REMB): nothing is held back on an
             # assumption; only a data budget, when there is one, limits.
             return math.inf if self.cap_bps is None else self.cap_bps - others
-        if self.estimate.value() < MIN_LINK_FOR_VIDEO_BPS:
+        if self.estimate.value() - others < MIN_VIDEO_SPARE_BPS:
             return 0.0
         budget = (self.estimate.value() - others) * (1 - HEADROOM)
         if self.cap_bps is not None:
@@ -307,9 +310,10 @@ class Downlink:
 
         The REMB cannot show spare room, and a student who hears one voice sends the estimate
         nothing to grow on: so once the wait after a pause is over, the server sends padding
-        (packets that carry nothing, on the paused video's own stream: rtc/leg.py) up to the
-        rate the paused video needs, for :data:`PROBE_S`. If no congestion signal follows, the estimate is raised to that
-        rate and the video comes back; if one does, the next try waits twice as long.
+        (packets that carry nothing, on the paused video's own stream: rtc/leg.py) up to
+        :data:`PROBE_MARGIN` times the rate the paused video needs, for :data:`PROBE_S`. If no
+        congestion signal follows, the estimate is raised to the probe's rate and the video
+        comes back; if one does, the next try waits twice as long.
         """
         if self._probe_until > float("-inf"):
             if self.estimate.cuts != self._probe_cuts:
@@ -337,14 +341,14 @@ class Downlink:
             return
         best = min(paused, key=lambda o: o.priority)
         lowest = best.rates[0][1]
-        need = self.audio_bps + self.retransmit_bps + lowest * RESUME_MARGIN / (1 - HEADROOM)
-        need = max(need, MIN_LINK_FOR_VIDEO_BPS)
+        others = self.audio_bps + self.retransmit_bps
+        need = others + max(lowest * RESUME_MARGIN / (1 - HEADROOM), MIN_VIDEO_SPARE_BPS)
         if self.cap_bps is not None and need > self.cap_bps:
             return  # the data budget, not the link, holds it back
         if self.estimate.value() >= need:
             return
         self._probe_until = now + PROBE_S
-        self._probe_rate = need
+        self._probe_rate = need * PROBE_MARGIN
         self._probe_cuts = self.estimate.cuts
         self._pad(videos, now)
 

@@ -48,6 +48,11 @@ MEDIA_COUNTERS = (
         "drops_congested",
     ),
     (
+        "lingkar_drops_paced",
+        "Video packets dropped after waiting too long in a weak subscriber's pacer.",
+        "drops_paced",
+    ),
+    (
         "lingkar_layer_switches",
         "Subscribers moved to another simulcast layer of a video (at a keyframe).",
         "layer_switches",

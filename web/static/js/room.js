@@ -59,10 +59,6 @@ export class Room {
     this.remote = new Map();
     this.wantMicrophone = true;
     this.sharing = false;
-    /** @type {string | null} */
-    this.screenMid = null;
-    /** @type {MediaStreamTrack | null} */
-    this.screenTrack = null;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.statsTimer = null;
 
@@ -398,8 +394,6 @@ export class Room {
   onTrack(mid, participant, kind, track) {
     this.remote.set(mid, track);
     if (kind === "screen") {
-      this.screenMid = mid;
-      this.screenTrack = track;
       this.renderScreen();
       return;
     }
@@ -419,12 +413,11 @@ export class Room {
   /** Drop what the latest offer no longer carries. @param {Map<string, {participant: string, kind: string}>} tracks */
   pruneTracks(tracks) {
     for (const [mid, track] of this.remote) {
-      if (tracks.has(mid)) continue;
-      this.remote.delete(mid);
-      for (const tile of this.tiles.values()) tile.stream.removeTrack(track);
-      if (this.screenMid === mid) {
-        this.screenMid = null;
-        this.screenTrack = null;
+      const info = tracks.get(mid);
+      if (!info) this.remote.delete(mid);
+      // An m-line the server gave to someone else (or to a screen) leaves its old tile.
+      for (const [participant, tile] of this.tiles) {
+        if (!info || info.kind === "screen" || info.participant !== participant) tile.stream.removeTrack(track);
       }
     }
     this.renderScreen();
@@ -439,7 +432,7 @@ export class Room {
     /** @type {MediaStreamTrack | null} */
     let track = null;
     if (this.sharing) track = this.conn.local.screen;
-    else if (sharer && this.screenTrack) track = this.screenTrack;
+    else if (sharer) track = this.screenTrackOf(sharer.id);
     const current = this.screenVideo.srcObject instanceof MediaStream ? this.screenVideo.srcObject.getVideoTracks()[0] : null;
     if (track !== current) {
       this.screenVideo.srcObject = track ? new MediaStream([track]) : null;
@@ -450,6 +443,18 @@ export class Room {
     else this.adaptive.unwatch(this.screenArea);
     show(this.screenArea, !!track);
     this.root.classList.toggle("has-screen", !!track);
+  }
+
+  /**
+   * The track of one participant's screen m-line: each person in the room has their own (and
+   * the server recycles the m-lines of those who left), so it is looked up by whose it is now.
+   * @param {string} participant
+   */
+  screenTrackOf(participant) {
+    for (const [mid, info] of this.conn.tracks) {
+      if (info.kind === "screen" && info.participant === participant) return this.remote.get(mid) ?? null;
+    }
+    return null;
   }
 
   // ---- controls ----
