@@ -204,7 +204,11 @@ class BandwidthEstimate:
             self._episode_at = now
         floor = self._episode_floor
         if not first and self._why == "loss" and now - self._episode_at >= LOSS_GOES_ON_S:
-            floor = DECREASE_FLOOR * self.target  # the loss goes on: keep cutting
+            # The loss goes on a second after the last step: one more step down (at most one
+            # a second, the time a cut takes to show in the receiver reports).
+            floor = DECREASE_FLOOR * self.target
+            self._episode_floor = floor
+            self._episode_at = now
         self.target = max(float(MIN_ESTIMATE_BPS), floor, min(limits))
         log.debug(
             "congestion [%x] (%s, loss %.0f %%): %.0f -> %.0f kbit/s while sending %.0f",

@@ -39,6 +39,8 @@ PAUSE_AFTER_S = 2.0
 # keyframe of the smallest layer (6-12 KB at 240x135) then passes in about a quarter of a
 # second instead of holding up the voices behind it.
 MIN_VIDEO_SPARE_BPS = 200_000
+# Loss is judged over at least this many packets reported on (across the subscriber's legs).
+LOSS_SAMPLE_PACKETS = 50
 # A probe tries this much more than the paused video needs, so that its return has room.
 PROBE_MARGIN = 1.25
 # A probe for paused video: how long padding is sent, and how long after it a congestion
@@ -119,10 +121,10 @@ class Downlink:
         self.retransmit_bps = 0.0
         self._counted: dict[int, tuple[int, int, int]] = {}
         self._measured_at: float | None = None
-        self._reports: dict[int, tuple[float, Leg]] = {}
+        self._lost_packets = 0
+        self._reported_packets = 0
         self._report_base: dict[int, tuple[int, int, int]] = {}
         self._report_due = False
-        self._leg_packets: dict[int, int] = {}
         self._last_up = float("-inf")
         self._video_quiet_at = float("-inf")
         self._resume_after = float("-inf")
@@ -163,8 +165,9 @@ class Downlink:
         skipped = max(0, leg.skipped - previous[2])
         really_lost = max(0, lost - previous[1] - skipped)
         sent = max(1, expected - skipped)
-        self._reports[id(leg)] = (min(1.0, really_lost / sent), leg)
-        self._report_due = True
+        self._lost_packets += min(really_lost, sent)
+        self._reported_packets += sent
+        self._report_due = self._reported_packets >= LOSS_SAMPLE_PACKETS
 
     # ---- the allocation ----
 
@@ -182,13 +185,11 @@ class Downlink:
             retransmitted += resent
             if leg.kind == "audio":
                 audio += wire
-            self._leg_packets[id(leg)] = counts[1] - before[1]
         self._counted = seen
         total += self._padding_sent  # a probe's padding is on the link like video
         self._padding_sent = 0
-        for table in (self._reports, self._report_base, self._leg_packets):
-            for gone in [key for key in table if key not in seen]:
-                del table[gone]
+        for gone in [key for key in self._report_base if key not in seen]:
+            del self._report_base[gone]
         if self._measured_at is None:
             self._measured_at = now
             return
@@ -207,13 +208,11 @@ class Downlink:
             self._video_quiet_at = now
 
     def _loss(self) -> float:
-        """Loss over the legs that reported, weighted by the packets each was sent."""
-        weight = total = 0.0
-        for fraction, leg in self._reports.values():
-            packets = max(1, self._leg_packets.get(id(leg), 0))
-            weight += packets
-            total += fraction * packets
-        return total / weight if weight else 0.0
+        """The share lost of the packets reported on since the last time (a report is counted
+        once: a loss already acted on is not signalled again by the next leg's report)."""
+        loss = self._lost_packets / self._reported_packets if self._reported_packets else 0.0
+        self._lost_packets = self._reported_packets = 0
+        return loss
 
     def budget(self, now: float) -> float:
         """Bits per second for video now: what the link (or the cap) leaves after the audio
