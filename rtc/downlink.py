@@ -18,7 +18,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from rtc.allocation import RESUME_MARGIN, Option, allocate
+from rtc.allocation import FIRST_CLASS, RESUME_MARGIN, Option, allocate
 from rtc.bandwidth import REMB_MIN_VIDEO_BPS, BandwidthEstimate
 from rtc.layers import WIRE_OVERHEAD_BYTES
 from rtc.pacer import Pacer
@@ -256,6 +256,7 @@ class Downlink:
         options = []
         for track_id, source, leg in videos:
             want = self.wants.get(track_id, Want())
+            leg.urgent = want.priority <= FIRST_CLASS
             options.append(self._option(track_id, source, leg, want, now))
         allow_upgrade = now - self._last_up >= UPGRADE_SPACING_S
         budget = self.budget(now)

@@ -167,6 +167,7 @@ class Leg:
         "subscriber_id",
         "switches",
         "target",
+        "urgent",
         "wire",
     )
 
@@ -189,6 +190,8 @@ class Leg:
         self.params = params
         self.paused = paused
         self.downlink = downlink
+        # A first-class video (a screen, the counselor): ahead of the others in the pacer.
+        self.urgent = False
         self.layer: Layer | None = None
         self.target: Layer | None = None
         self._stream: Layer | None = None

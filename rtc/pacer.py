@@ -5,6 +5,9 @@ A keyframe is a burst of 5-20 KB that leaves the server in a millisecond. On a w
 behind it wait or are dropped: the student hears gaps whenever a picture starts. So for a
 subscriber whose link is measured and limited, video packets leave through a token bucket at the
 link's estimated rate, while audio never waits (it spends the same tokens, so video makes way).
+First-class video (a shared screen, the counselor's camera: ``leg.urgent``) waits in a queue of
+its own that leaves before the others': another member's keyframe does not hold up the picture
+the session is about.
 
 Video waiting longer than :data:`MAX_QUEUE_S` is not worth sending: the packet is dropped and
 its leg waits for the next keyframe (the caller re-gates it), rather than the queue growing.
@@ -37,6 +40,7 @@ class Pacer:
         "_stamp",
         "_tasks",
         "_tokens",
+        "_urgent",
         "dropped",
         "queued_packets",
         "rate_bps",
@@ -47,6 +51,7 @@ class Pacer:
         self._tokens = 0.0
         self._stamp = time.monotonic()
         self._queue: deque[tuple[Leg, bytes]] = deque()
+        self._urgent: deque[tuple[Leg, bytes]] = deque()
         self._queued = 0
         self._handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[bool]] = set()
@@ -80,33 +85,38 @@ class Pacer:
         """Send ``data`` for ``leg`` now or in its turn; False when it was dropped instead."""
         now = time.monotonic()
         rate = self._refill(now)
-        if not self._queue and self._tokens >= len(data):
+        if not self._queue and not self._urgent and self._tokens >= len(data):
             self._tokens -= len(data)
             self._send(leg, data)
             return True
         if self._queued + len(data) > rate * MAX_QUEUE_S:
             self.dropped += 1
             return False
-        self._queue.append((leg, data))
+        (self._urgent if leg.urgent else self._queue).append((leg, data))
         self._queued += len(data)
         self.queued_packets += 1
         self._schedule(rate)
         return True
 
+    def _next(self) -> deque[tuple[Leg, bytes]] | None:
+        """The queue whose head leaves next: first-class video first."""
+        return self._urgent or self._queue or None
+
     def _schedule(self, rate: float) -> None:
-        if self._handle is not None or not self._queue or rate <= 0:
+        queue = self._next()
+        if self._handle is not None or queue is None or rate <= 0:
             return
-        wait = max(0.001, (len(self._queue[0][1]) - self._tokens) / rate)
+        wait = max(0.001, (len(queue[0][1]) - self._tokens) / rate)
         self._handle = asyncio.get_running_loop().call_later(wait, self._drain)
 
     def _drain(self, everything: bool = False) -> None:
         self._handle = None
         rate = self._refill(time.monotonic())
-        while self._queue:
-            leg, data = self._queue[0]
+        while (queue := self._next()) is not None:
+            leg, data = queue[0]
             if not everything and self._tokens < len(data):
                 break
-            self._queue.popleft()
+            queue.popleft()
             self._queued -= len(data)
             self._tokens -= len(data)
             self._send(leg, leg.restamp(data, time.monotonic()))
@@ -115,11 +125,11 @@ class Pacer:
     def forget(self, leg: Leg) -> None:
         """Drop what waits for ``leg``: it was paused, muted or removed, and nothing of it may
         leave after that (the server's mute is immediate)."""
-        if not any(queued is leg for queued, _ in self._queue):
+        if not any(queued is leg for queued, _ in (*self._queue, *self._urgent)):
             return
-        kept = deque((queued, data) for queued, data in self._queue if queued is not leg)
-        self._queue = kept
-        self._queued = sum(len(data) for _, data in kept)
+        self._queue = deque((queued, data) for queued, data in self._queue if queued is not leg)
+        self._urgent = deque((queued, data) for queued, data in self._urgent if queued is not leg)
+        self._queued = sum(len(data) for _, data in (*self._queue, *self._urgent))
 
     def _send(self, leg: Leg, data: bytes) -> None:
         if leg.paused:
@@ -136,4 +146,5 @@ class Pacer:
             self._handle.cancel()
             self._handle = None
         self._queue.clear()
+        self._urgent.clear()
         self._queued = 0
