@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,12 +38,20 @@ UPGRADE_SPACING_S = 2.0
 PAUSE_AFTER_S = 2.0
 # No video unless the link leaves this much beside the audio and the retransmissions: a
 # keyframe of the smallest layer (6-12 KB at 240x135) then passes in about a quarter of a
-# second instead of holding up the voices behind it.
-MIN_VIDEO_SPARE_BPS = 200_000
+# second instead of holding up the voices behind it. (A 300 kbit/s link with five voices,
+# about 125 kbit/s, is then audio only; a 600 kbit/s one keeps the counselor's picture.)
+MIN_VIDEO_SPARE_BPS = 220_000
 # Loss is judged over at least this many packets reported on (across the subscriber's legs).
 LOSS_SAMPLE_PACKETS = 50
-# A probe tries this much more than the paused video needs, so that its return has room.
+# A probe tries this much more than the paused video needs, so that its return has room;
+# it proves something only when what was sent reached this share of its rate.
 PROBE_MARGIN = 1.25
+PROBE_REACHED = 0.9
+# The link's capacity for the floor above: the most it delivered (sent, less the loss) over
+# this long, or the estimate when that is higher. The estimate itself dips at every
+# congestion signal; what a link has carried does not, and a 300 kbit/s link never carries
+# 600.
+CAPACITY_WINDOW_S = 20.0
 # A probe for paused video: how long padding is sent, and how long after it a congestion
 # signal still counts against it.
 PROBE_S = 1.5
@@ -134,7 +143,9 @@ class Downlink:
         self._padding_sent = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
+        self._probe_reached = 0.0
         self._probe_cuts = 0
+        self._delivered: deque[tuple[float, float]] = deque()
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
 
@@ -214,6 +225,16 @@ class Downlink:
         self._lost_packets = self._reported_packets = 0
         return loss
 
+    def capacity(self) -> float:
+        """What the link is known to carry: the estimate, or what it delivered lately."""
+        return max(self.estimate.value(), max((bps for _, bps in self._delivered), default=0.0))
+
+    def _note_delivered(self, now: float) -> None:
+        delivered = self.sent_bps * (1 - self.estimate.loss)
+        self._delivered.append((now, delivered))
+        while self._delivered and now - self._delivered[0][0] > CAPACITY_WINDOW_S:
+            self._delivered.popleft()
+
     def budget(self, now: float) -> float:
         """Bits per second for video now: what the link (or the cap) leaves after the audio
         and the retransmissions, less a headroom for the video's own bursts."""
@@ -222,7 +243,7 @@ class Downlink:
             # Nothing measured (a client that sends no REMB): nothing is held back on an
             # assumption; only a data budget, when there is one, limits.
             return math.inf if self.cap_bps is None else self.cap_bps - others
-        if self.estimate.value() - others < MIN_VIDEO_SPARE_BPS:
+        if self.capacity() - others < MIN_VIDEO_SPARE_BPS:
             return 0.0
         budget = (self.estimate.value() - others) * (1 - HEADROOM)
         if self.cap_bps is not None:
@@ -239,6 +260,7 @@ class Downlink:
             self._report_due = False
             self.estimate.on_loss(self._loss(), now)
         self.estimate.update(now, self.sent_bps, self.audio_bps)
+        self._note_delivered(now)
         self.congested = self.estimate.congested(now)
         target = self.estimate.value()
         measured = self.estimate.measured(now)
@@ -325,14 +347,21 @@ class Downlink:
                     self._probe_rate / 1000,
                 )
             elif now < self._probe_until:
+                self._probe_reached = max(self._probe_reached, self.sent_bps)
                 self._pad(videos, now)
             elif now >= self._probe_until + PROBE_JUDGE_S:
                 self._probe_until = float("-inf")
-                self.estimate.proven(self._probe_rate)
+                reached = self._probe_reached >= self._probe_rate * PROBE_REACHED
+                if reached:
+                    self.estimate.proven(self._probe_rate)
+                else:  # the padding did not get out at the rate: it proves nothing
+                    self._resume_after = now + self._resume_wait
                 log.debug(
-                    "probe [%x] passed at %.0f kbit/s",
+                    "probe [%x] %s at %.0f kbit/s (sent %.0f)",
                     id(self.estimate) % 4096,
+                    "passed" if reached else "inconclusive",
                     self._probe_rate / 1000,
+                    self._probe_reached / 1000,
                 )
             return
         paused = [o for o in options if o.rates and chosen.get(o.key) is None]
@@ -349,6 +378,7 @@ class Downlink:
             return
         self._probe_until = now + PROBE_S
         self._probe_rate = need * PROBE_MARGIN
+        self._probe_reached = 0.0
         self._probe_cuts = self.estimate.cuts
         self._pad(videos, now)
 
@@ -364,13 +394,13 @@ class Downlink:
             data = leg.padding(now)
             if data is None:
                 return
-            missing -= len(data)
-            self._padding_sent += len(data)
             if self.pacer.active:
                 if not self.pacer.video(leg, data):
                     return
             elif not leg.wire.send_now(data):
                 return
+            missing -= len(data)
+            self._padding_sent += len(data)  # what really went (or waits in the pacer)
 
     def _paused_for_link(self, now: float) -> None:
         """A video lost its last layer to the link: none comes back before the wait is over;
@@ -383,6 +413,7 @@ class Downlink:
         self._padding_sent = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
+        self._probe_reached = 0.0
         self._probe_cuts = 0
         self._resume_after = now + self._resume_wait
 
