@@ -144,6 +144,9 @@ class Downlink:
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
         self._probe_reached = 0.0
+        self._probe_bytes = 0
+        self._probe_time = 0.0
+        self._probe_start = float("-inf")
         self._probe_cuts = 0
         self._delivered: deque[tuple[float, float]] = deque()
         self._paused: set[TrackId] = set()
@@ -208,6 +211,10 @@ class Downlink:
         self._measured_at = now
         if elapsed <= 0:
             return
+        if self._probe_start <= now - elapsed < self._probe_until:
+            # A turn the probe padded: what really left then, all of it, and over how long.
+            self._probe_bytes += total
+            self._probe_time += elapsed
         for name, value in (
             ("sent_bps", total * 8 / elapsed),
             ("audio_bps", audio * 8 / elapsed),
@@ -347,10 +354,10 @@ class Downlink:
                     self._probe_rate / 1000,
                 )
             elif now < self._probe_until:
-                self._probe_reached = max(self._probe_reached, self.sent_bps)
                 self._pad(videos, now)
             elif now >= self._probe_until + PROBE_JUDGE_S:
                 self._probe_until = float("-inf")
+                self._probe_reached = self._probe_bytes * 8 / max(self._probe_time, 1e-3)
                 reached = self._probe_reached >= self._probe_rate * PROBE_REACHED
                 if reached:
                     self.estimate.proven(self._probe_rate)
@@ -379,6 +386,9 @@ class Downlink:
         self._probe_until = now + PROBE_S
         self._probe_rate = need * PROBE_MARGIN
         self._probe_reached = 0.0
+        self._probe_bytes = 0
+        self._probe_time = 0.0
+        self._probe_start = now
         self._probe_cuts = self.estimate.cuts
         self._pad(videos, now)
 

@@ -150,6 +150,7 @@ class Source:
             if leg.layer is not None:
                 leg.layer.detach(leg)
                 leg.layer = None
+                leg.regate()  # what comes next (padding, a layer) continues the sequence
             return
         if leg.layer is not layer:
             if at_once and leg.layer is not None:
