@@ -141,6 +141,7 @@ class Downlink:
         self._resume_wait = BASE_RESUME_WAIT_S
         self._showing = False
         self._padding_sent = 0
+        self._media_bytes = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
         self._probe_reached = 0.0
@@ -200,6 +201,7 @@ class Downlink:
             if leg.kind == "audio":
                 audio += wire
         self._counted = seen
+        self._media_bytes = total  # the last turn's media, without padding
         total += self._padding_sent  # a probe's padding is on the link like video
         self._padding_sent = 0
         for gone in [key for key in self._report_base if key not in seen]:
@@ -274,7 +276,8 @@ class Downlink:
         if now < self._probe_until:
             target = max(target, self._probe_rate)
         paced = measured and target < PACE_BELOW_BPS
-        self.pacer.set_rate(target * PACING_SHARE if paced else 0.0)
+        share = 1.0 if now < self._probe_until else PACING_SHARE  # a probe: its full rate
+        self.pacer.set_rate(target * share if paced else 0.0)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
         # for when it resumes; the allocation only shares the budget among the rest.
         videos = [
@@ -399,7 +402,8 @@ class Downlink:
         if leg is None:
             self._probe_until = float("-inf")  # nothing to pad with
             return
-        missing = (self._probe_rate - self.sent_bps) * ALLOCATION_TURN_S / 8
+        # What the media (measured raw over the last turn) leaves of the probe's rate.
+        missing = self._probe_rate * ALLOCATION_TURN_S / 8 - self._media_bytes
         while missing > 0:
             data = leg.padding(now)
             if data is None:
