@@ -229,11 +229,17 @@ class BandwidthEstimate:
 
     def proven(self, bps: float) -> None:
         """The link carried ``bps`` (a probe) without a congestion signal: the target is at
-        least that, and the last failure's rate is forgotten."""
+        least that, and so is the rate where it last failed."""
         if bps > self.target:
             self.target = bps
         if self._failed_at is not None and bps > self._failed_at:
-            self._failed_at = None
+            # It carried more than where it last failed: growth goes on carefully from here.
+            self._failed_at = bps
+
+    @property
+    def failed_at(self) -> float | None:
+        """What the link delivered when it last failed (None: no failure lately)."""
+        return self._failed_at
 
     def value(self) -> float:
         """Bits per second the link is believed to take now."""

@@ -19,7 +19,14 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from rtc.allocation import FIRST_CLASS, RESUME_MARGIN, Option, allocate
+from rtc.allocation import (
+    FIRST_CLASS,
+    RESUME_MARGIN,
+    SCREEN_PRIORITY,
+    UPGRADE_MARGIN,
+    Option,
+    allocate,
+)
 from rtc.bandwidth import REMB_MIN_VIDEO_BPS, BandwidthEstimate
 from rtc.layers import WIRE_OVERHEAD_BYTES
 from rtc.pacer import Pacer
@@ -52,6 +59,11 @@ PROBE_REACHED = 0.9
 # congestion signal; what a link has carried does not, and a 300 kbit/s link never carries
 # 600.
 CAPACITY_WINDOW_S = 20.0
+# A probe for a step up (the estimate trails what arrives, so a free link never shows room for
+# the next layer by itself): at most every this long, doubled after a failure (up to the
+# maximum), and never above the rate where the link last failed.
+UPGRADE_PROBE_WAIT_S = 10.0
+MAX_UPGRADE_PROBE_WAIT_S = 60.0
 # A probe for paused video: how long padding is sent, and how long after it a congestion
 # signal still counts against it.
 PROBE_S = 1.5
@@ -149,6 +161,9 @@ class Downlink:
         self._probe_time = 0.0
         self._probe_start = float("-inf")
         self._probe_cuts = 0
+        self._probe_upgrade = False
+        self._upgrade_after = float("-inf")
+        self._upgrade_wait = UPGRADE_PROBE_WAIT_S
         self._delivered: deque[tuple[float, float]] = deque()
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
@@ -234,6 +249,22 @@ class Downlink:
         self._lost_packets = self._reported_packets = 0
         return loss
 
+    def _cap(self, others: float, screen_bps: float) -> float | None:
+        """The data budget's rate (all of it, audio included), raised while a screen is shared
+        to what the audio and the screen's lowest layer need: a screen is never held back by
+        the budget, only by the link (it is what the session is looking at, and brief)."""
+        if self.cap_bps is None:
+            return None
+        if screen_bps <= 0:
+            return self.cap_bps
+        return max(self.cap_bps, others + screen_bps * RESUME_MARGIN / (1 - HEADROOM))
+
+    def _weak_link(self) -> bool:
+        """The floor on video applies to a link that has failed lately (a congestion cut):
+        one that never did is not known to be thin, however little it was asked to carry
+        (a data saver's subscriber receives little, so its REMB stays low)."""
+        return self.estimate.failed_at is not None
+
     def capacity(self) -> float:
         """What the link is known to carry: the estimate, or what it delivered lately."""
         return max(self.estimate.value(), max((bps for _, bps in self._delivered), default=0.0))
@@ -244,20 +275,26 @@ class Downlink:
         while self._delivered and now - self._delivered[0][0] > CAPACITY_WINDOW_S:
             self._delivered.popleft()
 
-    def budget(self, now: float) -> float:
+    def budget(self, now: float, screen_bps: float = 0.0) -> float:
         """Bits per second for video now: what the link (or the cap) leaves after the audio
-        and the retransmissions, less a headroom for the video's own bursts."""
+        and the retransmissions, less a headroom for the video's own bursts.
+
+        ``screen_bps``: the lowest layer of a shared screen this subscriber is shown. A data
+        budget never holds that back (the screen is what the session is looking at, and a
+        share is brief); only the link does."""
         others = self.audio_bps + self.retransmit_bps
+        total = self._cap(others, screen_bps)
+        cap = None if total is None else total - others
         if not self.estimate.measured(now):
             # Nothing measured (a client that sends no REMB): nothing is held back on an
             # assumption; only a data budget, when there is one, limits.
-            return math.inf if self.cap_bps is None else self.cap_bps - others
-        if self.capacity() - others < MIN_VIDEO_SPARE_BPS:
+            return math.inf if cap is None else cap
+        if self._weak_link() and self.capacity() - others < MIN_VIDEO_SPARE_BPS:
             return 0.0
         budget = (self.estimate.value() - others) * (1 - HEADROOM)
-        if self.cap_bps is not None:
+        if cap is not None:
             # A data budget counts bytes over the hour, not bursts: no headroom on it.
-            budget = min(budget, self.cap_bps - others)
+            budget = min(budget, cap)
         return budget
 
     def allocate(self, now: float, slots: Iterable[tuple[TrackId, Source, Leg]]) -> None:
@@ -291,7 +328,8 @@ class Downlink:
             leg.urgent = want.priority <= FIRST_CLASS
             options.append(self._option(track_id, source, leg, want, now))
         allow_upgrade = now - self._last_up >= UPGRADE_SPACING_S
-        budget = self.budget(now)
+        screens = [o.rates[0][1] for o in options if o.priority == SCREEN_PRIORITY and o.rates]
+        budget = self.budget(now, screens[0] if screens else 0.0)
         chosen = allocate(
             budget, options, allow_upgrade=allow_upgrade, allow_resume=now >= self._resume_after
         )
@@ -349,13 +387,17 @@ class Downlink:
         """
         if self._probe_until > float("-inf"):
             if self.estimate.cuts != self._probe_cuts:
-                self._probe_until = float("-inf")
-                self._paused_for_link(now)  # the link did not take it: wait longer
                 log.debug(
                     "probe [%x] failed at %.0f kbit/s",
                     id(self.estimate) % 4096,
                     self._probe_rate / 1000,
                 )
+                self._probe_until = float("-inf")
+                if self._probe_upgrade:  # wait longer before the next try
+                    self._upgrade_wait = min(self._upgrade_wait * 2, MAX_UPGRADE_PROBE_WAIT_S)
+                    self._upgrade_after = now + self._upgrade_wait
+                else:
+                    self._paused_for_link(now)
             elif now < self._probe_until:
                 self._pad(videos, now)
             elif now >= self._probe_until + PROBE_JUDGE_S:
@@ -364,8 +406,10 @@ class Downlink:
                 reached = self._probe_reached >= self._probe_rate * PROBE_REACHED
                 if reached:
                     self.estimate.proven(self._probe_rate)
-                else:  # the padding did not get out at the rate: it proves nothing
+                    self._upgrade_wait = UPGRADE_PROBE_WAIT_S
+                elif not self._probe_upgrade:  # the padding did not get out: it proves nothing
                     self._resume_after = now + self._resume_wait
+                self._upgrade_after = now + self._upgrade_wait
                 log.debug(
                     "probe [%x] %s at %.0f kbit/s (sent %.0f)",
                     id(self.estimate) % 4096,
@@ -376,18 +420,37 @@ class Downlink:
             return
         paused = [o for o in options if o.rates and chosen.get(o.key) is None]
         measured = self.estimate.measured(now)
-        if not paused or self.congested or now < self._resume_after or not measured:
+        if self.congested or not measured:
             return
-        best = min(paused, key=lambda o: o.priority)
-        lowest = best.rates[0][1]
         others = self.audio_bps + self.retransmit_bps
-        need = others + max(lowest * RESUME_MARGIN / (1 - HEADROOM), MIN_VIDEO_SPARE_BPS)
-        if self.cap_bps is not None and need > self.cap_bps:
+        upgrade = False
+        if paused:
+            if now < self._resume_after:
+                return
+            best = min(paused, key=lambda o: o.priority)
+            lowest = best.rates[0][1]
+            spare = MIN_VIDEO_SPARE_BPS if self._weak_link() else 0.0
+            need = others + max(lowest * RESUME_MARGIN / (1 - HEADROOM), spare)
+            rate = need * PROBE_MARGIN
+        else:
+            step = _upgrade_need(options, chosen)
+            if step is None or now < self._upgrade_after or now - self._last_up < UPGRADE_SPACING_S:
+                return
+            need = others + step / (1 - HEADROOM)
+            rate = need  # the step's own margin is in it already
+            failed = self.estimate.failed_at
+            if failed is not None and rate > failed:
+                return  # the link failed below that lately: no probing into it
+            upgrade = True
+        screens = [o.rates[0][1] for o in options if o.priority == SCREEN_PRIORITY and o.rates]
+        cap = self._cap(others, screens[0] if screens else 0.0)
+        if cap is not None and need > cap:
             return  # the data budget, not the link, holds it back
         if self.estimate.value() >= need:
             return
+        self._probe_upgrade = upgrade
         self._probe_until = now + PROBE_S
-        self._probe_rate = need * PROBE_MARGIN
+        self._probe_rate = rate
         self._probe_reached = 0.0
         self._probe_bytes = 0
         self._probe_time = 0.0
@@ -396,16 +459,24 @@ class Downlink:
         self._pad(videos, now)
 
     def _pad(self, videos: list[tuple[TrackId, Source, Leg]], now: float) -> None:
-        """Top what is sent up to the probe's rate for the next turn, in padding packets on
-        the stream of a paused video (its receiver reports then count any of them lost)."""
-        leg = next((leg for _, _, leg in videos if leg.layer is None and not leg.paused), None)
+        """Top what is sent up to the probe's rate for the next turn, in padding packets: on
+        the stream of a paused video (its receiver reports then count any of them lost), or,
+        probing for a step up, on the RTX stream of a video that plays."""
+        if self._probe_upgrade:
+            leg = next(
+                (leg for _, _, leg in videos if leg.layer is not None and leg.params.rtx_ssrc),
+                None,
+            )
+        else:
+            leg = next((leg for _, _, leg in videos if leg.layer is None and not leg.paused), None)
         if leg is None:
             self._probe_until = float("-inf")  # nothing to pad with
             return
+        pad = leg.rtx_padding if self._probe_upgrade else leg.padding
         # What the media (measured raw over the last turn) leaves of the probe's rate.
         missing = self._probe_rate * ALLOCATION_TURN_S / 8 - self._media_bytes
         while missing > 0:
-            data = leg.padding(now)
+            data = pad(now)
             if data is None:
                 return
             if self.pacer.active:
@@ -503,6 +574,29 @@ class Downlink:
             quality=quality,
             videos=videos,
         )
+
+
+def _upgrade_need(options: list[Option], chosen: dict[Hashable, int | None]) -> float | None:
+    """The video rate the next step up would take (in priority order, the first video not yet
+    at the best layer it may have), with the upgrade margin on the step; None: none to take."""
+    sending = 0.0
+    step: tuple[float, float] | None = None
+    for option in sorted(options, key=lambda o: o.priority):
+        index = chosen.get(option.key)
+        if index is None or not option.rates:
+            continue
+        order = [i for i, _ in option.rates]
+        if index not in order:
+            continue
+        position = order.index(index)
+        current = option.rates[position][1]
+        sending += current
+        if step is None and position + 1 < len(order):
+            step = (current, option.rates[position + 1][1])
+    if step is None:
+        return None
+    current, following = step
+    return sending - current + following * UPGRADE_MARGIN
 
 
 def _fitting(layers: list[Any], want: Want) -> list[Any]:

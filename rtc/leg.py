@@ -362,6 +362,22 @@ class Leg:
         recent = sum(1 for t in self.keyframe_asks if now - t < SYNC_LOSS_WINDOW_S)
         return recent >= SYNC_LOSSES_TO_STEP_DOWN
 
+    def rtx_padding(self, now: float, size: int = MAX_PADDING) -> bytes | None:
+        """A padding-only packet on this leg's RTX stream (RFC 4588): nothing for the decoder,
+        bytes for the subscriber's estimator to time, while the leg forwards its layer (a
+        probe for an upgrade). None without RTX."""
+        rtx_pt = self.params.rtx_payload_type
+        if rtx_pt is None or self.params.rtx_ssrc is None:
+            return None
+        size = max(1, min(size, MAX_PADDING))
+        ext = self._ext.build(None, abs_send_time(now))
+        seq = self._rtx_seq
+        self._rtx_seq = (seq + 1) & 0xFFFF
+        header = _HEADER.pack(
+            0xA0 | (0x10 if ext else 0), rtx_pt, seq, self._last_ts, self.params.rtx_ssrc
+        )
+        return header + ext + bytes(size - 1) + bytes([size])
+
     def padding(self, now: float, size: int = MAX_PADDING) -> bytes | None:
         """A padding-only packet on this leg's own stream: nothing for the decoder, bytes for
         the subscriber's estimator to time and to report lost (a probe). Only while the leg

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rtc import TrackId, Want
+from rtc.allocation import SCREEN_PRIORITY
 from server import protocol as p
 from server.limits import SAVER_MB_PER_HOUR, SAVER_MIN_RECEIVE_BPS
 from server.participant import Participant
@@ -37,7 +38,7 @@ SPEAKING_COUNTS_S = 1.0
 # A member brought into view by last-N stays at least this long.
 MIN_SHOWN_S = 8.0
 
-PRIORITY_SCREEN = 0
+PRIORITY_SCREEN = SCREEN_PRIORITY  # the forwarding core knows it too (rtc/allocation.py)
 PRIORITY_LEADER = 1
 PRIORITY_SPEAKER = 2
 PRIORITY_OTHER = 3

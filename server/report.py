@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from statistics import fmean
 from typing import Any, Final
@@ -19,6 +19,7 @@ from sqlalchemy import RowMapping, Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.custom_templates import resolve_template
+from server.names import name_key
 from server.plans import Plan, get_plan
 from server.schema import (
     PLAN_TEXT_MAX,
@@ -102,9 +103,14 @@ class Note:
 
 @dataclass(frozen=True)
 class MemberRecord:
-    person: Person
+    """One person of the session: every time they came in and went (``visits``, in order: a
+    student who left and came back, or a counselor who reopened the tab, has several
+    participant ids), their figures added up, and the latest note about them."""
+
+    person: Person  # the whole stay: first arrival, first admission, last exit and outcome
     figures: Figures | None
     note: Note | None
+    visits: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,49 @@ def _stage_name(template: Template | None, stage_key: str, language: str) -> str
                 return stage.name(language)
     # A stage of a template that changed or was deleted since: its key is all there is.
     return stage_key
+
+
+def _people(records: list[MemberRecord]) -> list[MemberRecord]:
+    """One record per person: the rows of one role under one name (as the room compares
+    names, server/names.py) are one person who came more than once. Names are unique among
+    those present, so two rows with one name never overlap in time. A row without a name (its
+    attendance expired or never written) stays on its own."""
+    groups: dict[tuple[str, str], list[MemberRecord]] = {}
+    alone: list[MemberRecord] = []
+    for record in records:
+        name = record.person.name
+        if name is None:
+            alone.append(record)
+        else:
+            groups.setdefault((record.person.role, name_key(name)), []).append(record)
+    merged = [_merge(group) for group in groups.values()]
+    return merged + [replace(r, visits=(r.person,)) for r in alone]
+
+
+def _merge(group: list[MemberRecord]) -> MemberRecord:
+    visits = tuple(r.person for r in group)  # in order of arrival (the query's order)
+    first, last = visits[0], visits[-1]
+    admitted = [v.admitted_at for v in visits if v.admitted_at is not None]
+    person = replace(
+        first,
+        admitted_at=admitted[0] if admitted else None,
+        left_at=last.left_at,
+        outcome=last.outcome,
+    )
+    counted = [r.figures for r in group if r.figures is not None]
+    figures = (
+        Figures(
+            sum(f.speaking_seconds for f in counted),
+            sum(f.turns for f in counted),
+            sum(f.hands for f in counted),
+            sum(f.chats for f in counted),
+            sum(f.present_seconds for f in counted),
+        )
+        if counted
+        else None
+    )
+    notes = [r.note for r in group if r.note is not None]
+    return MemberRecord(person, figures, notes[-1] if notes else None, visits)
 
 
 def _rating(value: Any) -> int | None:
@@ -322,10 +371,9 @@ async def load_report(
     # Someone with figures or a note but no attendance row still gets a line, without a name.
     for participant in (*figures, *opened_notes):
         persons.setdefault(participant, Person(participant, None, "member", *(None,) * 4))
-    members = [
-        MemberRecord(person, figures.get(pid), opened_notes.get(pid))
-        for pid, person in persons.items()
-    ]
+    members = _people(
+        [MemberRecord(p, figures.get(pid), opened_notes.get(pid)) for pid, p in persons.items()]
+    )
 
     answers: list[EvaluationAnswer] = []
     for row in evaluation_rows:

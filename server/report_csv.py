@@ -7,7 +7,9 @@ self-describing after sorting or filtering:
 - ``session``: one row: code, title, template, times, the plan's topic, kind, field and group
   size, how many members were admitted, how many evaluations and their average rating;
 - ``member``: one row per person who came (leader first, then members in order of arrival):
-  attendance, participation figures, the leader's three ratings, their average, and the note;
+  attendance (first arrival, first admission, last exit; ``visits`` lists every entry and exit
+  as ``in/out`` pairs separated by ``;`` when they came more than once), participation figures
+  added over their visits, the leader's three ratings, their average, and the note;
 - ``stage``: one row per stage held, with its start, end and minutes;
 - ``evaluation``: one row per closing evaluation: the name (empty when answered anonymously),
   ``anonymous`` yes/no, the rating 1-5 and the three UCA answers.
@@ -24,7 +26,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from server.report import EVALUATION_ANSWERS, RATINGS, SessionReport
+from server.report import EVALUATION_ANSWERS, RATINGS, Person, SessionReport
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,6 +54,7 @@ MEMBER_COLUMNS = (
     "admitted_at",
     "left_at",
     "outcome",
+    "visits",
     "speaking_seconds",
     "turns",
     "hands",
@@ -63,6 +66,13 @@ MEMBER_COLUMNS = (
 )
 STAGE_COLUMNS = ("section", "position", "stage", "name", "started_at", "ended_at", "minutes")
 EVALUATION_COLUMNS = ("section", "name", "anonymous", "rating", *EVALUATION_ANSWERS)
+
+
+def _visits(visits: Sequence[Person]) -> str:
+    """Every entry and exit of a person who came more than once (empty otherwise)."""
+    if len(visits) < 2:
+        return ""
+    return "; ".join(f"{_cell(v.joined_at)}/{_cell(v.left_at)}" for v in visits)
 
 
 def _cell(value: object) -> str:
@@ -122,6 +132,7 @@ def report_csv(report: SessionReport) -> str:
                     "admitted_at": m.person.admitted_at,
                     "left_at": m.person.left_at,
                     "outcome": m.person.outcome,
+                    "visits": _visits(m.visits),
                     "speaking_seconds": None if m.figures is None else m.figures.speaking_seconds,
                     "turns": None if m.figures is None else m.figures.turns,
                     "hands": None if m.figures is None else m.figures.hands,

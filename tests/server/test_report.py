@@ -6,15 +6,18 @@ import csv
 import io
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import insert
 
 from server.keys import DATABASE, SETTINGS
 from server.report import load_report
 from server.report_pdf import FontMissingError, report_pdf
+from server.schema import attendance, participation
 from server.sessions import create_session, get_session
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 from tests.server.records import (
@@ -298,3 +301,68 @@ async def test_the_database_holds_no_text_in_clear(client: TestClient) -> None:
     for secret in (NOTE_TEXT, SECRET_ANSWER, ANONYMOUS_ANSWER, CONCLUSION_TEXT, INDIVIDUAL_TEXT):
         assert secret.encode() not in data, secret
     assert b"Sari" in data  # attendance names are plain (they are what the report lists)
+
+
+async def test_people_are_counted_once_with_their_visits(client: TestClient) -> None:
+    """A student who left, was removed and came back, and a counselor who reopened the tab,
+    are one person each: counted once, one line with every entry and exit, figures added."""
+    made = await fill_session(client)
+    db = client.app[DATABASE]
+    start = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+    visits = [
+        ("p-sari-2", "Sari", "member", 52, 55, "removed"),
+        ("p-sari-3", "sari", "member", 56, 70, "left"),  # the room compares names caselessly
+        ("p-leader-2", "Bu Ani", "leader", 51, 80, "admitted"),
+    ]
+    async with db.begin() as conn:
+        for participant, name, role, came, went, outcome in visits:
+            await conn.execute(
+                insert(attendance).values(
+                    session_id=made.id,
+                    participant=participant,
+                    name=name,
+                    role=role,
+                    joined_at=start + timedelta(minutes=came),
+                    admitted_at=start + timedelta(minutes=came),
+                    left_at=start + timedelta(minutes=went),
+                    outcome=outcome,
+                )
+            )
+        await conn.execute(
+            insert(participation).values(
+                session_id=made.id,
+                participant="p-sari-3",
+                speaking_seconds=30.0,
+                turns=1,
+                hands=0,
+                chats=1,
+                present_seconds=840.0,
+            )
+        )
+    report = await load_report(
+        db, notes_key(client), made, "en", retention_days=30, now=start + timedelta(hours=2)
+    )
+    assert report.admitted_count == 2  # Sari and Budi; Eve was denied
+    sari = next(m for m in report.group if m.person.name == "Sari")
+    assert len(sari.visits) == 3
+    assert sari.person.outcome == "left"
+    assert sari.person.left_at == start + timedelta(minutes=70)
+    assert sari.figures is not None
+    assert sari.figures.speaking_seconds == 155.0
+    assert sari.figures.turns == 4
+    assert [m.person.name for m in report.leaders] == ["Bu Ani"]
+    assert len(report.leaders[0].visits) == 2
+
+    page = await (await client.get(f"/dashboard/sessions/{made.id}/report?lang=en")).text()
+    attendance_table = page[page.index("attendance-heading") :]
+    attendance_table = attendance_table[: attendance_table.index("</table>")]
+    assert attendance_table.count('<th scope="row">Sari</th>') == 1
+    assert "Entries and exits" in attendance_table
+    text = (await (await client.get(f"/dashboard/sessions/{made.id}/report.csv")).read()).decode(
+        "utf-8-sig"
+    )
+    member_rows = list(csv.DictReader(io.StringIO(text.split("\r\n\r\n")[1])))
+    assert [row["name"] for row in member_rows].count("Sari") == 1
+    [sari_row] = [row for row in member_rows if row["name"] == "Sari"]
+    assert sari_row["visits"].count(";") == 2
+    assert sari_row["turns"] == "4"

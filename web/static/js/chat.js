@@ -25,6 +25,8 @@ export class ChatPanel {
     this.to = document.getElementById("chat-to");
     this.closedNote = document.getElementById("chat-closed");
     this.unread = 0;
+    /** The unread count, described apart from the button's name ("Chat", not "Chat 1"). */
+    this.unreadNote = byId("chat-unread", HTMLElement);
     /** Whether the stage closed chat to everyone and we switched "Send to" to the counselor. */
     this.forced = false;
     this.button.addEventListener("click", () => this.toggle());
@@ -45,6 +47,8 @@ export class ChatPanel {
     if (open) {
       this.unread = 0;
       this.button.removeAttribute("data-unread");
+      this.button.removeAttribute("aria-describedby");
+      this.unreadNote.textContent = "";
       this.text.focus();
     }
   }
@@ -55,6 +59,8 @@ export class ChatPanel {
     if (this.panel.hidden && line.sender !== this.selfId()) {
       this.unread += 1;
       this.button.dataset.unread = String(this.unread);
+      this.unreadNote.textContent = t("room.chat_unread", { count: this.unread });
+      this.button.setAttribute("aria-describedby", "chat-unread");
     }
   }
 

@@ -6,6 +6,7 @@ import { loadCatalogue, t } from "./i18n.js";
 import { DeviceCheck } from "./devicecheck.js";
 import { EvaluationForm } from "./evaluation.js";
 import { LocalMedia } from "./media.js";
+import { forgetPlace, loadPlace, savePlace } from "./place.js";
 import { LingkarConnection, ProtocolError } from "./protocol.js";
 import { Room } from "./room.js";
 
@@ -41,6 +42,34 @@ async function main() {
   const passwordInput = document.getElementById("join-password");
   const consent = byId("join-consent", HTMLInputElement);
   const formError = byId("join-error", HTMLElement);
+  const nameError = byId("join-name-error", HTMLElement);
+  const passwordError = document.getElementById("join-password-error");
+  /**
+   * A refusal in view, next to the field it concerns, and announced: the message takes the
+   * focus (the form is long; a message below the consent text would be out of sight).
+   * @param {string} key @param {"name" | "password" | "consent" | "form"} field
+   */
+  const refuse = (key, field) => {
+    clearRefusal();
+    let slot = formError;
+    /** @type {HTMLElement | null} */
+    let input = null;
+    if (field === "name") [slot, input] = [nameError, nameInput];
+    else if (field === "password" && passwordError instanceof HTMLElement && passwordInput instanceof HTMLInputElement) {
+      [slot, input] = [passwordError, passwordInput];
+    } else if (field === "consent") input = consent;
+    input?.setAttribute("aria-invalid", "true");
+    slot.textContent = t(key);
+    slot.scrollIntoView({ block: "center" });
+    slot.focus();
+  };
+  const clearRefusal = () => {
+    for (const slot of [formError, nameError, passwordError]) if (slot) slot.textContent = "";
+    for (const input of [nameInput, passwordInput, consent]) input?.removeAttribute("aria-invalid");
+  };
+  /** Which field a refusal of the server concerns. @param {string} error */
+  const fieldOf = (error) =>
+    error === "name_taken" || error === "invalid_name" ? "name" : error === "wrong_password" ? "password" : error === "consent_required" ? "consent" : "form";
   const joinButton = byId("btn-join", HTMLButtonElement);
   const dataMode = byId("opt-data-mode", HTMLSelectElement);
   // A phone on mobile data starts with the saver (docs/architecture.md, "Data budgets").
@@ -60,6 +89,7 @@ async function main() {
 
   /** @param {string} key @param {string} [message] */
   const finish = (key, message) => {
+    forgetPlace(code);
     room?.stop();
     media.stop();
     finalText.textContent = t(key);
@@ -69,22 +99,17 @@ async function main() {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    formError.textContent = "";
-    nameInput.removeAttribute("aria-invalid");
+    clearRefusal();
     if (!nameInput.value.trim()) {
-      formError.textContent = t("join.error.name");
-      nameInput.setAttribute("aria-invalid", "true");
-      nameInput.focus();
+      refuse("join.error.name", "name");
       return;
     }
     if (passwordInput instanceof HTMLInputElement && !passwordInput.value) {
-      formError.textContent = t("join.error.password");
-      passwordInput.focus();
+      refuse("join.error.password", "password");
       return;
     }
     if (!consent.checked) {
-      formError.textContent = t("join.error.consent");
-      consent.focus();
+      refuse("join.error.consent", "consent");
       return;
     }
     goTo("devices");
@@ -108,6 +133,9 @@ async function main() {
     }
   });
 
+  const kept = loadPlace(code);
+  if (kept) void comeBack(kept);
+
   async function enter() {
     const connection = new LingkarConnection(code);
     /** @type {{name: string, consent: boolean, password?: string}} */
@@ -129,8 +157,7 @@ async function main() {
         }
         if (FORM_ERRORS.has(err.error)) {
           goTo("consent");
-          formError.textContent = t(`join.error.${err.error}`);
-          if (err.error === "name_taken" || err.error === "invalid_name") nameInput.setAttribute("aria-invalid", "true");
+          refuse(`join.error.${err.error}`, fieldOf(err.error));
           return;
         }
         if (err.error === "session_locked" || err.error === "session_full" || err.error === "not_found") {
@@ -142,6 +169,64 @@ async function main() {
         return;
       }
     }
+    keepPlace(connection, body.name);
+    await proceed(connection, body.name);
+  }
+
+  /**
+   * This tab's place is kept, and renewed with each resume token, so that a reload comes back.
+   * @param {LingkarConnection} connection @param {string} name
+   */
+  function keepPlace(connection, name) {
+    const save = () => {
+      const entry = connection.entry;
+      if (!entry || connection.state === "closed") return;
+      const camera = !byId("opt-camera-off", HTMLInputElement).checked && (room === null || media.video !== null);
+      const microphone = room?.wantMicrophone ?? true;
+      savePlace(code, { participant: entry.participant, resume_token: entry.resume_token, name, receive: connection.receive, camera, microphone });
+    };
+    save();
+    connection.on("entry", save);
+    window.addEventListener("pagehide", save);
+  }
+
+  /**
+   * The page was reloaded (or a killed tab restored) while this tab had a place: take it back
+   * without the form, the consent or a new admission. When it has expired, the form comes
+   * back with the name filled in.
+   * @param {import("./place.js").Place} place
+   */
+  async function comeBack(place) {
+    lobbyText.textContent = t("lobby.coming_back");
+    lobbyMessage.textContent = "";
+    goTo("lobby");
+    const connection = new LingkarConnection(code);
+    try {
+      await connection.resumeSaved(place.participant, place.resume_token);
+    } catch (err) {
+      forgetPlace(code);
+      nameInput.value = place.name;
+      goTo("consent");
+      if (!(err instanceof ProtocolError)) console.error(err);
+      return;
+    }
+    byId("opt-camera-off", HTMLInputElement).checked = !place.camera;
+    if (place.receive === "all" || place.receive === "saver" || place.receive === "audio_only" || place.receive === "leader_only") {
+      dataMode.value = place.receive;
+    }
+    void check.start();
+    keepPlace(connection, place.name);
+    await proceed(connection, place.name, place.microphone);
+  }
+
+  /**
+   * In the lobby or the room with a place the server gave: media, then the connection.
+   * @param {LingkarConnection} connection @param {string} name
+   * @param {boolean} [microphone] whether the microphone is on when entering (a reload keeps
+   *   the member's own mute)
+   */
+  async function proceed(connection, name, microphone = true) {
+    const body = { name };
     conn = connection;
     const mode = dataMode.value;
     if (mode === "saver" || mode === "audio_only" || mode === "leader_only") connection.receive = mode;
@@ -150,6 +235,7 @@ async function main() {
     lobbyText.textContent = t("lobby.connecting");
     goTo("lobby");
     const currentRoom = new Room(connection, media, { role: "member", name: body.name });
+    currentRoom.wantMicrophone = microphone;
     room = currentRoom;
     new EvaluationForm(connection);
     byId("btn-leave", HTMLButtonElement).addEventListener("click", () => {
@@ -162,12 +248,10 @@ async function main() {
           lobbyText.textContent = t("lobby.waiting");
           lobbyMessage.textContent = "";
           goTo("lobby");
-          announce(t("lobby.waiting"));
           break;
         case "locked":
           lobbyText.textContent = t("lobby.locked");
           goTo("lobby");
-          announce(t("lobby.locked"));
           break;
         case "admitted":
           goTo("room");

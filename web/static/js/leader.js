@@ -157,6 +157,8 @@ export class LeaderPanel {
             button(t("lead.deny"), () => {
               const message = this.denyMessage.value.trim();
               this.conn.send(message ? { type: "deny", participant: p.id, message } : { type: "deny", participant: p.id });
+              // A message is for the one student it was typed for, never the next one.
+              this.denyMessage.value = "";
             }, { name: t("lead.deny_name", { name: p.name }) }),
           ]),
         ]),

@@ -91,6 +91,7 @@
  *   connection: {state: ConnectionState, reason?: string},
  *   track: RemoteTrack,
  *   tracks: {tracks: Map<string, {participant: string, kind: TrackKind}>},
+ *   entry: Entry,
  * }} Events
  */
 
@@ -259,6 +260,20 @@ export class LingkarConnection {
    */
   async join(body) {
     this.entry = await post(`/api/sessions/${this.code}/join`, body);
+    this._emit("entry", /** @type {Entry} */ (this.entry));
+    return /** @type {Entry} */ (this.entry);
+  }
+
+  /**
+   * Take back one's place after the page was reloaded (or the browser restored a killed tab):
+   * the participant id and resume token kept in the tab's sessionStorage. Throws
+   * ProtocolError when the place has expired.
+   * @param {string} participant @param {string} resumeToken
+   * @returns {Promise<Entry>}
+   */
+  async resumeSaved(participant, resumeToken) {
+    this.entry = await post(`/api/sessions/${this.code}/resume`, { participant, resume_token: resumeToken });
+    this._emit("entry", /** @type {Entry} */ (this.entry));
     return /** @type {Entry} */ (this.entry);
   }
 
@@ -276,6 +291,7 @@ export class LingkarConnection {
       const rejoined = await post(`/api/sessions/${this.code}/rejoin`, { rejoin_token: this._rejoinToken });
       this._rejoinToken = null;
       this.entry = rejoined;
+      this._emit("entry", rejoined);
       return rejoined;
     }
     const fresh = await post(`/api/sessions/${this.code}/resume`, {
@@ -283,6 +299,7 @@ export class LingkarConnection {
       resume_token: entry.resume_token,
     });
     this.entry = { ...entry, ...fresh, resume_token: fresh.resume_token ?? entry.resume_token };
+    this._emit("entry", /** @type {Entry} */ (this.entry));
     return /** @type {Entry} */ (this.entry);
   }
 

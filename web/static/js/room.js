@@ -72,7 +72,8 @@ export class Room {
     this.micButton = byId("btn-mic", HTMLButtonElement);
     this.camButton = byId("btn-camera", HTMLButtonElement);
     this.shareButton = byId("btn-share", HTMLButtonElement);
-    this.handButton = byId("btn-hand", HTMLButtonElement);
+    /** The counselor has no hand to raise: a member's button only. */
+    this.handButton = document.getElementById("btn-hand");
     this.talkButton = document.getElementById("btn-talk");
     this.leaveButton = byId("btn-leave", HTMLButtonElement);
     this.receiveSelect = byId("receive-mode", HTMLSelectElement);
@@ -107,7 +108,7 @@ export class Room {
     this.micButton.addEventListener("click", () => this.toggleMicrophone());
     this.camButton.addEventListener("click", () => void this.toggleCamera());
     this.shareButton.addEventListener("click", () => void this.toggleScreen());
-    this.handButton.addEventListener("click", () => {
+    this.handButton?.addEventListener("click", () => {
       conn.send({ type: "hand", raised: !(this.you?.hand ?? false) });
     });
     this.talkButton?.addEventListener("click", () => {
@@ -191,7 +192,9 @@ export class Room {
   addTile(id, name, self) {
     const video = el("video", { playsinline: true, autoplay: true });
     video.muted = self; // never hear oneself
-    const nameNode = el("span", { class: "tile-name", text: self ? t("room.you", { name }) : name });
+    const caption = self ? t("room.you", { name }) : name;
+    // A long name is cut short on the tile; the whole of it is in the tooltip.
+    const nameNode = el("span", { class: "tile-name", text: caption, title: caption });
     const badges = el("span", { class: "tile-badges" });
     const avatar = el("span", { class: "avatar", "aria-hidden": "true", text: (name.trim()[0] ?? "?").toUpperCase() });
     const root = el("figure", { class: "tile", role: "listitem", "data-participant": id }, [
@@ -269,7 +272,9 @@ export class Room {
       const badges = [];
       if (p.role === "leader") badges.push(t("room.badge.leader"));
       if (p.muted) badges.push(t("room.badge.muted"));
-      if (!p.camera) badges.push(t("room.badge.camera_off"));
+      // One's own camera is known here before the server has its track: no "camera off"
+      // for the moment between admission and the first roster that has it.
+      if (self ? !this.media.video : !p.camera) badges.push(t("room.badge.camera_off"));
       if (p.hand) badges.push(t("room.badge.hand"));
       if (!p.connected) badges.push(t("room.badge.disconnected"));
       tile.badges.textContent = badges.join(" · ");
@@ -313,7 +318,9 @@ export class Room {
     this.floorBanner.classList.toggle("mine", mine);
     let text = "";
     if (floor) {
-      text = mine ? t("floor.you") : t("floor.other", { name: this.nameOf(floor.participant) });
+      // The microphone hint only while it is off (the banner follows the "you" message too).
+      const own = this.you?.muted === false ? t("floor.you_speaking") : t("floor.you");
+      text = mine ? own : t("floor.other", { name: this.nameOf(floor.participant) });
       if (floor.in_turn) text += ` · ${t("floor.in_turn")}`;
     }
     if (this.floorText.textContent !== text) this.floorText.textContent = text;
@@ -417,7 +424,14 @@ export class Room {
       if (!info) this.remote.delete(mid);
       // An m-line the server gave to someone else (or to a screen) leaves its old tile.
       for (const [participant, tile] of this.tiles) {
-        if (!info || info.kind === "screen" || info.participant !== participant) tile.stream.removeTrack(track);
+        if (!tile.stream.getTracks().includes(track)) continue;
+        if (info && info.kind !== "screen" && info.participant === participant) continue;
+        tile.stream.removeTrack(track);
+        // Chromium's element stalls (readyState 0, silent audio) when a track leaves the
+        // stream it plays: a fresh srcObject makes it play what remains.
+        tile.video.srcObject = tile.stream;
+        void tile.video.play().catch(() => undefined);
+        if (!tile.stream.getVideoTracks().length) tile.root.classList.add("no-video");
       }
     }
     this.renderScreen();
@@ -465,7 +479,8 @@ export class Room {
     this.you = you;
     if (this.media.audio) this.media.audio.enabled = !you.muted;
     this.micButton.setAttribute("aria-pressed", String(!you.muted));
-    this.handButton.setAttribute("aria-pressed", String(you.hand));
+    this.handButton?.setAttribute("aria-pressed", String(you.hand));
+    this.renderFloor(this.roster?.floor ?? null);
     show(this.shareButton, you.can_share);
     this.receiveSelect.value = you.receive;
     if (you.camera_stopped_by_leader && this.media.video) {

@@ -42,7 +42,7 @@ export class PageStats {
     }
     const report = await pc.getStats();
     let bytes = 0;
-    /** @type {Map<string, {frames: number, audio: number}>} */
+    /** @type {Map<string, {frames: number, audio: number, energy: number}>} */
     const perParticipant = new Map();
     let screenFrames = 0;
     report.forEach((s) => {
@@ -54,15 +54,20 @@ export class PageStats {
         screenFrames += s.framesDecoded ?? 0;
         return;
       }
-      const entry = perParticipant.get(info.participant) ?? { frames: 0, audio: 0 };
+      const entry = perParticipant.get(info.participant) ?? { frames: 0, audio: 0, energy: 0 };
       if (info.kind === "video") entry.frames += s.framesDecoded ?? 0;
-      else entry.audio += s.packetsReceived ?? 0;
+      else {
+        entry.audio += s.packetsReceived ?? 0;
+        // Grows only while the audio is played out: what the person hears, not what arrives.
+        entry.energy += s.totalAudioEnergy ?? 0;
+      }
       perParticipant.set(info.participant, entry);
     });
     for (const [id, tile] of tiles) {
       const entry = perParticipant.get(id);
       tile.root.dataset.framesDecoded = String(entry?.frames ?? 0);
       tile.root.dataset.audioPackets = String(entry?.audio ?? 0);
+      tile.root.dataset.audioEnergy = String(entry?.energy ?? 0);
     }
     this.screenArea.dataset.framesDecoded = String(screenFrames);
     this.lastBytes = bytes;
