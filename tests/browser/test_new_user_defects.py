@@ -174,7 +174,7 @@ async def test_a_reload_comes_straight_back_into_the_room(
     await expect(microphone).to_have_attribute("aria-pressed", "false")
     members = leader.locator("#members-list li", has_text="Ani")
 
-    for _ in range(2):  # twice: the kept place is renewed with each resume token
+    for _ in range(2):  # twice: the place kept stays good after a resume
         await ani.reload()
         # Straight back: no form, no lobby to wait in, no admission.
         await expect(ani.get_by_role("button", name="Raise hand")).to_be_visible(timeout=8_000)

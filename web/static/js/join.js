@@ -174,7 +174,8 @@ async function main() {
   }
 
   /**
-   * This tab's place is kept, and renewed with each resume token, so that a reload comes back.
+   * This tab's place is kept (and saved again on each resume and when the page goes away,
+   * with the mute and camera as they are then), so that a reload comes back.
    * @param {LingkarConnection} connection @param {string} name
    */
   function keepPlace(connection, name) {
