@@ -269,13 +269,6 @@ class Downlink:
         """What the link is known to carry: the estimate, or what it delivered lately."""
         return max(self.estimate.value(), max((bps for _, bps in self._delivered), default=0.0))
 
-    def _delivered_typical(self) -> float:
-        """What the link delivered in most turns of the last 20 s (the 75th percentile)."""
-        if len(self._delivered) < 8:
-            return 0.0
-        ordered = sorted(bps for _, bps in self._delivered)
-        return ordered[int(len(ordered) * 0.75)]
-
     def _note_delivered(self, now: float) -> None:
         delivered = self.sent_bps * (1 - self.estimate.loss)
         self._delivered.append((now, delivered))
@@ -321,11 +314,7 @@ class Downlink:
             target = max(target, self._probe_rate)
         paced = measured and target < PACE_BELOW_BPS
         share = 1.0 if now < self._probe_until else PACING_SHARE  # a probe: its full rate
-        # Paced at what the link has been delivering, when that is more than the estimate: the
-        # estimate dips at each congestion signal, and a keyframe paced at a dipped rate holds
-        # up the frames behind it (a freeze) on a link that would have carried it.
-        pace = max(target, self._delivered_typical())
-        self.pacer.set_rate(pace * share if paced else 0.0)
+        self.pacer.set_rate(target * share if paced else 0.0)
         # Video the server's rules stop (a stopped camera, a leader's pause) keeps its layer
         # for when it resumes; the allocation only shares the budget among the rest.
         videos = [
