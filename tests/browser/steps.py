@@ -174,7 +174,7 @@ async def join_admitted(
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     await join_as(page, base, code, name)
     await leader.get_by_role("button", name=f"Admit {name}").click()
-    await expect(page.get_by_role("button", name="Raise hand")).to_be_visible()
+    await expect(page.get_by_role("button", name="Raise hand")).to_be_visible(timeout=15_000)
     return page, page_errors
 
 
