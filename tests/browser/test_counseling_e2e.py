@@ -62,7 +62,9 @@ async def every_control_named(page: Page) -> None:
 
 
 async def fits_phone(page: Page) -> None:
-    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
 
 
 async def test_stages_floor_observation_notes_and_evaluation(
