@@ -156,7 +156,6 @@ class Downlink:
         self._media_bytes = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
-        self._probe_reached = 0.0
         self._probe_bytes = 0
         self._probe_time = 0.0
         self._probe_start = float("-inf")
@@ -329,12 +328,13 @@ class Downlink:
             options.append(self._option(track_id, source, leg, want, now))
         allow_upgrade = now - self._last_up >= UPGRADE_SPACING_S
         screens = [o.rates[0][1] for o in options if o.priority == SCREEN_PRIORITY and o.rates]
-        budget = self.budget(now, screens[0] if screens else 0.0)
+        screen_bps = screens[0] if screens else 0.0
+        budget = self.budget(now, screen_bps)
         chosen = allocate(
             budget, options, allow_upgrade=allow_upgrade, allow_resume=now >= self._resume_after
         )
         self._debounce_pauses(options, chosen, now)
-        self._probe_step(options, chosen, videos, now)
+        self._probe_step(options, chosen, videos, screen_bps, now)
         if log.isEnabledFor(logging.DEBUG) and any(
             chosen.get(o.key) is None and o.current is not None for o in options
         ):
@@ -374,6 +374,7 @@ class Downlink:
         options: list[Option],
         chosen: dict[Hashable, int | None],
         videos: list[tuple[TrackId, Source, Leg]],
+        screen_bps: float,
         now: float,
     ) -> None:
         """Find out whether the link would now take paused video back, without risking it.
@@ -402,8 +403,8 @@ class Downlink:
                 self._pad(videos, now)
             elif now >= self._probe_until + PROBE_JUDGE_S:
                 self._probe_until = float("-inf")
-                self._probe_reached = self._probe_bytes * 8 / max(self._probe_time, 1e-3)
-                reached = self._probe_reached >= self._probe_rate * PROBE_REACHED
+                sent_bps = self._probe_bytes * 8 / max(self._probe_time, 1e-3)
+                reached = sent_bps >= self._probe_rate * PROBE_REACHED
                 if reached:
                     self.estimate.proven(self._probe_rate)
                     self._upgrade_wait = UPGRADE_PROBE_WAIT_S
@@ -415,7 +416,7 @@ class Downlink:
                     id(self.estimate) % 4096,
                     "passed" if reached else "inconclusive",
                     self._probe_rate / 1000,
-                    self._probe_reached / 1000,
+                    sent_bps / 1000,
                 )
             return
         paused = [o for o in options if o.rates and chosen.get(o.key) is None]
@@ -442,8 +443,7 @@ class Downlink:
             if failed is not None and rate > failed:
                 return  # the link failed below that lately: no probing into it
             upgrade = True
-        screens = [o.rates[0][1] for o in options if o.priority == SCREEN_PRIORITY and o.rates]
-        cap = self._cap(others, screens[0] if screens else 0.0)
+        cap = self._cap(others, screen_bps)
         if cap is not None and need > cap:
             return  # the data budget, not the link, holds it back
         if self.estimate.value() >= need:
@@ -451,7 +451,6 @@ class Downlink:
         self._probe_upgrade = upgrade
         self._probe_until = now + PROBE_S
         self._probe_rate = rate
-        self._probe_reached = 0.0
         self._probe_bytes = 0
         self._probe_time = 0.0
         self._probe_start = now
@@ -498,7 +497,6 @@ class Downlink:
         self._padding_sent = 0
         self._probe_until = float("-inf")
         self._probe_rate = 0.0
-        self._probe_reached = 0.0
         self._probe_cuts = 0
         self._resume_after = now + self._resume_wait
 

@@ -366,17 +366,12 @@ class Leg:
         """A padding-only packet on this leg's RTX stream (RFC 4588): nothing for the decoder,
         bytes for the subscriber's estimator to time, while the leg forwards its layer (a
         probe for an upgrade). None without RTX."""
-        rtx_pt = self.params.rtx_payload_type
-        if rtx_pt is None or self.params.rtx_ssrc is None:
+        rtx_pt, rtx_ssrc = self.params.rtx_payload_type, self.params.rtx_ssrc
+        if rtx_pt is None or rtx_ssrc is None:
             return None
-        size = max(1, min(size, MAX_PADDING))
-        ext = self._ext.build(None, abs_send_time(now))
         seq = self._rtx_seq
         self._rtx_seq = (seq + 1) & 0xFFFF
-        header = _HEADER.pack(
-            0xA0 | (0x10 if ext else 0), rtx_pt, seq, self._last_ts, self.params.rtx_ssrc
-        )
-        return header + ext + bytes(size - 1) + bytes([size])
+        return self._padding_packet(now, size, rtx_pt, seq, rtx_ssrc)
 
     def padding(self, now: float, size: int = MAX_PADDING) -> bytes | None:
         """A padding-only packet on this leg's own stream: nothing for the decoder, bytes for
@@ -385,13 +380,18 @@ class Leg:
         continues after it). None otherwise."""
         if self.layer is not None or not self._rebase:
             return None
-        size = max(1, min(size, MAX_PADDING))
-        ext = self._ext.build(None, abs_send_time(now))
         seq = self._next_out
         self._next_out = (seq + 1) & 0xFFFF
-        header = _HEADER.pack(
-            0xA0 | (0x10 if ext else 0), self._payload_type, seq, self._last_ts, self._ssrc
-        )
+        return self._padding_packet(now, size, self._payload_type, seq, self._ssrc)
+
+    def _padding_packet(
+        self, now: float, size: int, payload_type: int, seq: int, ssrc: int
+    ) -> bytes:
+        """RTP padding only (RFC 3550 5.1: the last byte counts the padding), stamped with the
+        abs-send-time extension so the subscriber's estimator times it."""
+        size = max(1, min(size, MAX_PADDING))
+        ext = self._ext.build(None, abs_send_time(now))
+        header = _HEADER.pack(0xA0 | (0x10 if ext else 0), payload_type, seq, self._last_ts, ssrc)
         return header + ext + bytes(size - 1) + bytes([size])
 
     def retransmission(
