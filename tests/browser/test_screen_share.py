@@ -10,18 +10,12 @@ element shows a picture (non-zero size, not black).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.browser.steps import eventually, join_admitted, open_room_as_leader
-from tests.conftest import CHROMIUM_ARGS
 from tests.serverproc import ServerProcess
-
-# getDisplayMedia without a picker, headless: the fake UI flag picks a fake screen.
-SCREEN_ARGS = ["--auto-select-desktop-capture-source=Entire screen"]
 
 # The picture in the screen area: its size, and the share of lit pixels in a small copy of it.
 SCREEN_PICTURE = """() => {
@@ -37,18 +31,6 @@ SCREEN_PICTURE = """() => {
   for (let i = 0; i < data.length; i += 4) if (data[i] + data[i + 1] + data[i + 2] > 60) lit++;
   return {width: video.videoWidth, lit: lit / (64 * 36)};
 }"""
-
-
-@pytest.fixture
-async def screen_browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS + SCREEN_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def sees_screen(page: Page, sharer: str) -> None:

@@ -9,11 +9,9 @@ everyone; a member leaves; the counselor ends the session. No page asks another 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests import serverproc
 from tests.browser.steps import (
@@ -32,24 +30,7 @@ from tests.browser.steps import (
     new_context,
     until_true,
 )
-from tests.conftest import CHROMIUM_ARGS
 from tests.serverproc import ServerProcess
-
-# getDisplayMedia without a picker, headless: the fake UI flag alone picks a fake screen.
-SCREEN_ARGS = ["--auto-select-desktop-capture-source=Entire screen"]
-
-
-@pytest.fixture
-async def media_browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS + SCREEN_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
 
 NORMAL = "Normal (follows your connection)"
 
@@ -62,13 +43,13 @@ async def expect_phone_default_saver(page: Page, base: str, code: str) -> None:
 
 
 async def test_a_whole_session_in_real_browsers(
-    server: ServerProcess, data_dir: Path, media_browser: Browser
+    server: ServerProcess, data_dir: Path, screen_browser: Browser
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     base = server.base_url
     serverproc.add_counselor(data_dir, "bu.sari", "Bu Sari", PASSWORD)
     requests: list[str] = []
-    browser = media_browser
+    browser = screen_browser
 
     # The counselor logs in and creates the session on the dashboard.
     lead_ctx = await new_context(browser, requests, **LAPTOP)
