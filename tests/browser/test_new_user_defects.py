@@ -120,6 +120,9 @@ async def test_a_denial_message_is_for_one_student(
         await fill_form(page, base, code, name, None)
         await expect(leader.get_by_role("button", name=f"Admit {name}")).to_be_visible()
         pages[name] = page
+    # On the counselor's 1280x800 laptop, who waits and Admit are in view without scrolling.
+    await expect(leader.locator("#waiting-title")).to_be_in_viewport()
+    await expect(leader.get_by_role("button", name="Admit Tono")).to_be_in_viewport()
     await leader.get_by_label("Message when denying").fill("Sesi ini untuk kelas 9A")
     await leader.get_by_role("button", name="Deny Tono").click()
     await expect(pages["Tono"].locator("#final-message")).to_contain_text("Sesi ini untuk kelas 9A")
