@@ -188,3 +188,21 @@ async def _still(read: Callable[[], Awaitable[int]]) -> bool:
     before = await read()
     await _sleep(1.5)
     return await read() == before
+
+
+async def open_tab(leader: Page, name: str) -> None:
+    """The counselor opens a tab of her panel (Members, Floor, Observation, Evaluation,
+    Stage) by its visible name."""
+    tab = leader.get_by_role("tab", name=re.compile(rf"^{re.escape(name)}\b"))
+    await tab.click()
+    await expect(tab).to_have_attribute("aria-selected", "true")
+
+
+async def member_menu(leader: Page, name: str) -> None:
+    """The counselor opens "More" on a member's row (the actions beyond mute and the floor),
+    on the Members tab."""
+    await open_tab(leader, "Members")
+    more = leader.get_by_role("button", name=f"More actions for {name}")
+    if await more.get_attribute("aria-expanded") != "true":
+        await more.click()
+    await expect(more).to_have_attribute("aria-expanded", "true")

@@ -30,6 +30,7 @@ from tests.browser.steps import (
     join_as,
     log_in,
     new_context,
+    open_tab,
 )
 from tests.serverproc import ServerProcess
 
@@ -95,6 +96,7 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await expect(leader.get_by_role("region", name="Group leader's panel")).to_be_visible()
 
     # The session plan (RPL), collapsed until the leader opens it.
+    await open_tab(leader, "Stage")
     plan = leader.locator("#plan-details")
     await expect(plan.locator("#plan-list")).to_be_hidden()
     await plan.get_by_text("Session plan (RPL)").click()
@@ -153,7 +155,9 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await fits_phone(ani)
 
     # The leader gives Ani the floor for one minute.
+    await open_tab(leader, "Floor")
     await leader.get_by_label("Time for each turn").select_option("60")
+    await open_tab(leader, "Members")
     await leader.get_by_role("button", name="Give the floor to Ani").click()
     await expect(budi.locator("#floor-text")).to_have_text("Ani has the floor")
     await expect(budi.locator("#floor-countdown")).to_have_text(re.compile(r"^0:[0-5]\d left$"))
@@ -175,6 +179,7 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await expect(ani_mic).to_be_enabled()
     await expect(ani_mic).to_have_attribute("aria-pressed", "false")
     await expect(ani.locator("#mic-hint")).to_have_text("Your turn: press Microphone to speak")
+    await open_tab(leader, "Observation")
     speaking_before = seconds((await observed(leader, "Ani"))["speaking"])
     await ani_mic.click()
     await expect(ani_mic).to_have_attribute("aria-pressed", "true")
@@ -196,7 +201,8 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await fits_phone(ani)
 
     # The leader ends the floor: the banners go, Ani is under "ask to speak" again.
-    await leader.locator("#btn-end-floor").click()
+    await open_tab(leader, "Floor")
+    await leader.get_by_role("button", name="End the floor").click()
     for page in (leader, *members):
         await expect(page.locator("#floor-banner")).to_be_hidden()
     await expect(leader.locator("#floor-status")).to_have_text("Nobody has the floor.")
@@ -224,6 +230,7 @@ async def test_stages_floor_observation_notes_and_evaluation(
         await expect(page.locator("#floor-banner")).to_be_hidden()
 
     # A note on Ani, with the three quick ratings; confirmed by the server.
+    await open_tab(leader, "Observation")
     note = leader.locator("#notes-list li", has_text="Note on Ani")
     await note.locator("summary").click()
     await note.get_by_label("What you observed of Ani").fill("Aktif, menghargai teman")
@@ -234,6 +241,7 @@ async def test_stages_floor_observation_notes_and_evaluation(
     await expect(note.locator("summary")).to_have_text("Note on Ani (saved)")
 
     # The closing evaluation: a form for each member.
+    await open_tab(leader, "Evaluation")
     await leader.get_by_role("button", name="Open evaluation").click()
     await expect(leader.locator("#eval-lead-state")).to_have_text(
         "The evaluation is open: members see the form."

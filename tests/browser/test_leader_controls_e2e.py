@@ -21,8 +21,10 @@ from tests.browser.steps import (
     frames_rising,
     join_admitted,
     join_as,
+    member_menu,
     new_context,
     open_room_as_leader,
+    open_tab,
     tile_stats,
 )
 from tests.serverproc import ServerProcess
@@ -51,6 +53,7 @@ async def test_mute_unmute_request_stop_camera_lock_and_remove(
     await panel.get_by_role("button", name="Mute Ani").click()
     await expect(ani.locator("#room-state")).to_contain_text("The counselor muted you")
     await expect(microphone).to_have_attribute("aria-pressed", "false")
+    await member_menu(leader, "Ani")
     await panel.get_by_role("button", name="Ask Ani to unmute").click()
     dialog = ani.get_by_role("dialog", name="The counselor asks you to speak")
     await expect(dialog).to_be_visible()
@@ -68,8 +71,9 @@ async def test_mute_unmute_request_stop_camera_lock_and_remove(
     assert await frames_from(leader, "Ani") == before
 
     # Locked with the queue: a late student waits in the lobby, told that it is locked.
+    await open_tab(leader, "Floor")
     await panel.get_by_label("While locked, new arrivals may still wait in the lobby").check()
-    lock = panel.get_by_role("button", name="Lock")
+    lock = leader.get_by_role("button", name="Lock", exact=True)
     await lock.click()
     await expect(lock).to_have_attribute("aria-pressed", "true")
     budi_ctx = await new_context(browser, requests, **LAPTOP)
@@ -91,6 +95,7 @@ async def test_mute_unmute_request_stop_camera_lock_and_remove(
     await expect(leader.locator("#waiting-list").get_by_text("Citra", exact=True)).to_have_count(0)
 
     # Removed: the student is told, and she is gone from the counselor's room.
+    await member_menu(leader, "Ani")
     await panel.get_by_role("button", name="Remove Ani").click()
     await expect(ani.locator("#final-text")).to_have_text(
         "The counselor removed you from the session."

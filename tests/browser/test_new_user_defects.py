@@ -21,8 +21,10 @@ from tests.browser.steps import (
     PHONE,
     join_admitted,
     log_in,
+    member_menu,
     new_context,
     open_room_as_leader,
+    open_tab,
 )
 from tests.serverproc import ServerProcess
 
@@ -146,9 +148,13 @@ async def test_a_long_name_scrolls_no_page_sideways(
     await expect(leader.locator("#obs-table")).to_contain_text(LONG_NAME, timeout=15_000)
     await member.get_by_role("button", name="Raise hand").click()
     await expect(leader.locator("#hands-list")).to_contain_text(LONG_NAME)
-    for page in (leader, member):
-        wide = await page.evaluate(WIDEST)
-        assert await page.evaluate(SIDEWAYS) <= 0, f"{page.url} scrolls sideways: {wide}"
+    # Every tab of the counselor's panel, and the member's menu open.
+    await member_menu(leader, LONG_NAME)
+    for tab in ("Members", "Floor", "Observation", "Evaluation", "Stage", "Members"):
+        await open_tab(leader, tab)
+        for page in (leader, member):
+            wide = await page.evaluate(WIDEST)
+            assert await page.evaluate(SIDEWAYS) <= 0, f"{page.url} scrolls sideways: {wide}"
     # On the tiles the name may be cut short; the whole of it is in the tooltip.
     for page in (leader, member):
         caption = page.locator(".tile-name", has_text=re.compile("siti"))

@@ -4,6 +4,7 @@ import { byId, show } from "./dom.js";
 import { loadCatalogue, t } from "./i18n.js";
 import { CounselPanel } from "./counsel.js";
 import { DeviceCheck } from "./devicecheck.js";
+import { GridFit } from "./fit.js";
 import { LeaderPanel } from "./leader.js";
 import { LocalMedia } from "./media.js";
 import { LingkarConnection, ProtocolError } from "./protocol.js";
@@ -51,6 +52,7 @@ async function main() {
     const currentRoom = new Room(conn, media, { role: "leader", name: t("room.badge.leader") });
     room = currentRoom;
     new LeaderPanel(conn);
+    new GridFit(byId("room-media", HTMLElement), byId("grid", HTMLElement));
     new CounselPanel(conn, live.dataset.sessionId ?? "");
     byId("btn-leave", HTMLButtonElement).addEventListener("click", () => {
       conn.leave();

@@ -4,6 +4,7 @@
 
 import { announce, byId, el, show } from "./dom.js";
 import { language, t } from "./i18n.js";
+import { Tabs } from "./tabs.js";
 import { LocalClock, clock, everySecond, localized } from "./timing.js";
 
 /**
@@ -43,6 +44,15 @@ export class LeaderPanel {
     this.waitingCount = byId("waiting-count", HTMLElement);
     this.denyMessage = byId("deny-message", HTMLInputElement);
     this.admitAll = byId("btn-admit-all", HTMLButtonElement);
+    this.arrival = byId("arrival", HTMLElement);
+    this.arrivalText = byId("arrival-text", HTMLElement);
+    this.denyField = byId("deny-field", HTMLElement);
+    this.tabs = new Tabs(byId("lead-tabs", HTMLElement));
+    this.membersTab = byId("tab-members", HTMLElement);
+    /** @type {Set<string>} members whose menu of further actions is open */
+    this.openMenus = new Set();
+    /** @type {string} the raised hands last shown, to mark news on the Members tab */
+    this.handsSeen = "";
     this.muteAll = byId("btn-mute-all", HTMLButtonElement);
     this.lock = byId("btn-lock", HTMLButtonElement);
     this.lockQueue = byId("lock-queue", HTMLInputElement);
@@ -137,14 +147,24 @@ export class LeaderPanel {
     const time = new Date().toLocaleTimeString(language(), { hour: "2-digit", minute: "2-digit" });
     this.signals.append(el("li", { class: `signal ${kind}` }, [el("time", { text: time }), " ", text]));
     while (this.signals.children.length > 50) this.signals.firstElementChild?.remove();
+    this.tabs.markNews(this.membersTab, true);
     announce(text);
   }
 
   /** @param {WaitingMessage} waiting */
   onWaiting(waiting) {
-    this.waitingCount.textContent = String(waiting.participants.length);
-    show(this.waitingEmpty, waiting.participants.length === 0);
-    this.admitAll.disabled = waiting.participants.length === 0;
+    const count = waiting.participants.length;
+    this.waitingCount.textContent = String(count);
+    show(this.waitingEmpty, count === 0);
+    show(this.denyField, count > 0);
+    this.admitAll.disabled = count === 0;
+    this.arrival.dataset.waiting = String(count);
+    const names = waiting.participants.map((p) => p.name);
+    this.arrivalText.textContent =
+      count === 0 ? t("lead.arrival.none")
+        : count === 1 ? t("lead.arrival.one", { name: names[0] })
+          : t("lead.arrival.many", { count, names: names.join(", ") });
+    this.arrivalText.title = this.arrivalText.textContent;
     this.waitingList.replaceChildren(
       ...waiting.participants.map((p) =>
         el("li", { class: "person" }, [
@@ -192,9 +212,15 @@ export class LeaderPanel {
 
     const members = roster.participants.filter((p) => p.role !== "leader");
     this.membersCount.textContent = String(members.length);
+    for (const id of this.openMenus) if (!members.some((p) => p.id === id)) this.openMenus.delete(id);
     this.members.replaceChildren(...members.map((p) => this.memberRow(p)));
 
     show(this.handsEmpty, roster.hands.length === 0);
+    const hands = roster.hands.join(",");
+    if (hands !== this.handsSeen && roster.hands.some((id) => !this.handsSeen.split(",").includes(id))) {
+      this.tabs.markNews(this.membersTab, true);
+    }
+    this.handsSeen = hands;
     this.hands.replaceChildren(
       ...roster.hands.map((id) => {
         const who = this.nameOf(id);
@@ -292,7 +318,11 @@ export class LeaderPanel {
     this.floorLeft.textContent = !floor ? "" : left === null ? t("floor.no_limit") : t("floor.left", { time: clock(left) });
   }
 
-  /** @param {RosterParticipant} p */
+  /**
+   * One member: name and state, the frequent actions (mute, the floor) one click away, and
+   * the others in a menu opened by "More".
+   * @param {RosterParticipant} p
+   */
   memberRow(p) {
     const send = this.conn.send.bind(this.conn);
     /** @type {string[]} */
@@ -306,24 +336,49 @@ export class LeaderPanel {
     if (holds) states.unshift(t("lead.floor.badge"));
     const named = (/** @type {string} */ key) => t(`${key}_name`, { name: p.name });
     const keyed = (/** @type {string} */ key) => ({ name: named(key), key: `${key}:${p.id}` });
+    const open = this.openMenus.has(p.id);
+    const menu = el("span", { class: "member-menu", id: `member-menu-${p.id}`, role: "group", "aria-label": named("lead.more") }, [
+      button(t("lead.ask_unmute"), () => send({ type: "ask_unmute", participant: p.id }), keyed("lead.ask_unmute")),
+      button(t("lead.stop_camera"), () => send({ type: "stop_camera", participant: p.id }), keyed("lead.stop_camera")),
+      p.can_share
+        ? button(t("lead.revoke_share"), () => send({ type: "screen_permission", participant: p.id, allowed: false }), keyed("lead.revoke_share"))
+        : button(t("lead.allow_share"), () => send({ type: "screen_permission", participant: p.id, allowed: true }), keyed("lead.allow_share")),
+      button(t("lead.to_lobby"), () => send({ type: "to_lobby", participant: p.id }), keyed("lead.to_lobby")),
+      button(t("lead.remove"), () => {
+        if (window.confirm(t("lead.remove.confirm", { name: p.name }))) send({ type: "remove", participant: p.id });
+      }, { className: "danger", ...keyed("lead.remove") }),
+    ]);
+    menu.hidden = !open;
+    const more = button(`${t("lead.more")} ${open ? "▴" : "▾"}`, () => {
+      if (this.openMenus.has(p.id)) this.openMenus.delete(p.id);
+      else this.openMenus.add(p.id);
+      const nowOpen = this.openMenus.has(p.id);
+      menu.hidden = !nowOpen;
+      more.setAttribute("aria-expanded", String(nowOpen));
+      more.textContent = `${t("lead.more")} ${nowOpen ? "▴" : "▾"}`;
+    }, keyed("lead.more"));
+    more.setAttribute("aria-expanded", String(open));
+    more.setAttribute("aria-controls", menu.id);
+    menu.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      this.openMenus.delete(p.id);
+      menu.hidden = true;
+      more.setAttribute("aria-expanded", "false");
+      more.textContent = `${t("lead.more")} ▾`;
+      more.focus();
+    });
+    const name = el("span", { class: "person-name", text: p.name, title: p.name });
     return el("li", { class: `person member-row${holds ? " has-floor" : ""}`, "data-participant": p.id }, [
-      el("span", { class: "person-name", text: p.name }),
+      name,
       el("span", { class: "person-state", text: states.join(" · ") }),
       el("span", { class: "person-actions" }, [
+        button(t("lead.mute"), () => send({ type: "mute_member", participant: p.id }), keyed("lead.mute")),
         holds
           ? button(t("lead.floor.end"), () => send({ type: "end_floor" }), { className: "primary", ...keyed("lead.floor.end") })
           : button(t("lead.floor.give"), () => this.giveFloor(p.id), { className: "primary", ...keyed("lead.floor.give") }),
-        button(t("lead.mute"), () => send({ type: "mute_member", participant: p.id }), keyed("lead.mute")),
-        button(t("lead.ask_unmute"), () => send({ type: "ask_unmute", participant: p.id }), keyed("lead.ask_unmute")),
-        button(t("lead.stop_camera"), () => send({ type: "stop_camera", participant: p.id }), keyed("lead.stop_camera")),
-        p.can_share
-          ? button(t("lead.revoke_share"), () => send({ type: "screen_permission", participant: p.id, allowed: false }), keyed("lead.revoke_share"))
-          : button(t("lead.allow_share"), () => send({ type: "screen_permission", participant: p.id, allowed: true }), keyed("lead.allow_share")),
-        button(t("lead.to_lobby"), () => send({ type: "to_lobby", participant: p.id }), keyed("lead.to_lobby")),
-        button(t("lead.remove"), () => {
-          if (window.confirm(t("lead.remove.confirm", { name: p.name }))) send({ type: "remove", participant: p.id });
-        }, { className: "danger", ...keyed("lead.remove") }),
+        more,
       ]),
+      menu,
     ]);
   }
 }
