@@ -70,6 +70,8 @@ async def test_a_session_runs_on_a_laptop_without_scrolling(
             await expect(leader.get_by_role("button", name="Admit all")).to_be_in_viewport()
             for name in WAITING:
                 await expect(leader.get_by_role("button", name=f"Admit {name}")).to_be_in_viewport()
+        # The tabs sit on one line, none cut off.
+        assert await leader.locator("#lead-tabs").evaluate("n => n.scrollWidth <= n.clientWidth")
         await open_tab(leader, "Members")
         await leader.screenshot(path=str(SCREENSHOTS / f"console-{width}x{height}.png"))
 
