@@ -89,6 +89,7 @@ SETTINGS: dict[str, Converter] = {
     "media_ports": _ports,
     "notes_key": _text,
     "retention_days": _int,
+    "abandoned_minutes": _int,
     "trusted_proxies": _list,
     "metrics_allow": _list,
 }

@@ -1,5 +1,7 @@
-"""The counselor's dashboard: their sessions (upcoming, open, ended), create, edit, delete,
-and each session's join link and QR code. Login required; another counselor's session is 404.
+"""The counselor's dashboard: their sessions (open, upcoming, ended; filtered and paged by
+server/session_list.py), create, edit, delete, each session's join link and QR code on demand,
+and a notice about sessions that ended by themselves. Login required; another counselor's
+session is 404.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from server.custom_templates import CustomTemplate, list_templates, template_cho
 from server.keys import DATABASE, SETTINGS
 from server.pages import render_page
 from server.plans import Plan, get_plan, parse_plan_form, plan_form_values, plan_values, save_plan
-from server.schema import FIELDS, GROUP_SIZE_MAX, GROUP_SIZE_MIN, TOPIC_KINDS
+from server.schema import ABANDONED, FIELDS, GROUP_SIZE_MAX, GROUP_SIZE_MIN, TOPIC_KINDS
+from server.session_list import ListQuery, group_sessions, session_date
 from server.sessions import (
     GuidanceSession,
     Keep,
@@ -30,20 +33,13 @@ from server.sessions import (
     check_title,
     create_session,
     delete_session,
+    dismiss_notices,
     get_counselor_session,
     list_counselor_sessions,
     parse_scheduled_at,
     update_session,
 )
 from server.stages import DEFAULT_TEMPLATE, TEMPLATES
-
-# Status -> the dashboard's group, in the order shown.
-GROUPS = (
-    ("open", "dashboard.group.open"),
-    ("planned", "dashboard.group.upcoming"),
-    ("ended", "dashboard.group.ended"),
-)
-
 
 def join_url(request: web.Request, code: str) -> str:
     """The link students open, on the host name the counselor reached this server by."""
@@ -66,6 +62,19 @@ class SessionView:
     @property
     def scheduled(self) -> str:
         return local_time(self.session.scheduled_at)
+
+    @property
+    def when(self) -> str:
+        """The session's date (its schedule, else when it opened, else its creation)."""
+        return local_time(session_date(self.session))
+
+    @property
+    def ended(self) -> str:
+        return local_time(self.session.ended_at)
+
+    @property
+    def abandoned(self) -> bool:
+        return self.session.end_reason == ABANDONED
 
     def template_name(self, language: str) -> str:
         if self.custom_name is not None:
@@ -153,17 +162,18 @@ async def _render_dashboard(
     own = await list_counselor_sessions(request.app[DATABASE], counselor.id)
     own_templates = await list_templates(request.app[DATABASE], counselor.id)
     names = {t.key: t.name for t in own_templates}
+
+    def view(session: GuidanceSession) -> SessionView:
+        return SessionView(session, join_url(request, session.code), names.get(session.template))
+
+    query = ListQuery.parse(request)
     groups = [
-        (
-            status_key,
-            label,
-            [
-                SessionView(s, join_url(request, s.code), names.get(s.template))
-                for s in own
-                if s.status == status_key
-            ],
-        )
-        for status_key, label in GROUPS
+        (group, [view(s) for s in group.sessions]) for group in group_sessions(own, query)
+    ]
+    notices = [
+        view(s)
+        for s in sorted(own, key=lambda s: s.id)
+        if s.end_reason == ABANDONED and not s.notice_seen
     ]
     response = render_page(
         request,
@@ -171,6 +181,9 @@ async def _render_dashboard(
         counselor=counselor,
         csrf=await csrf_token(request),
         groups=groups,
+        query=query,
+        notices=notices,
+        abandoned_minutes=request.app[SETTINGS].abandoned_minutes,
         has_sessions=bool(own),
         templates=template_choices(own_templates),
         values=values or SessionFormValues(),
@@ -314,6 +327,14 @@ async def qr_svg(request: web.Request) -> web.Response:
     )
 
 
+async def notices_seen(request: web.Request) -> web.Response:
+    """The counselor hides the notice about sessions that ended by themselves."""
+    counselor = await require_counselor(request)
+    await checked_form(request)
+    await dismiss_notices(request.app[DATABASE], counselor.id)
+    raise web.HTTPSeeOther(location="/dashboard")
+
+
 async def to_dashboard(request: web.Request) -> web.Response:
     # A GET on a POST-only address (e.g. the language switch after a form error).
     raise web.HTTPSeeOther(location="/dashboard")
@@ -324,6 +345,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/dashboard", dashboard, name="dashboard")
     app.router.add_post("/dashboard/sessions", create, name="session_create")
     app.router.add_get("/dashboard/sessions", to_dashboard)
+    app.router.add_post("/dashboard/notices/seen", notices_seen, name="notices_seen")
+    app.router.add_get("/dashboard/notices/seen", to_dashboard)
     app.router.add_get(f"{session}/edit", edit_form, name="session_edit")
     app.router.add_post(f"{session}/edit", edit_submit)
     app.router.add_get(f"{session}/delete", delete_form, name="session_delete")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import asdict
@@ -22,11 +23,15 @@ from server.notes_key import load_or_create_notes_key
 from server.participant import Presence
 from server.record import Recorder
 from server.rejoin import RejoinTokens
-from server.sessions import GuidanceSession, set_session_status
+from server.schema import ABANDONED
+from server.sessions import GuidanceSession, open_session_ids, set_session_status
 from server.stages import ONLINE
 from server.turn import server_ice_servers
 
 log = logging.getLogger("lingkar.live")
+
+# How often open sessions are checked for being abandoned (at most; less when the limit is short).
+SWEEP_INTERVAL_S = 30.0
 
 
 async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
@@ -44,7 +49,9 @@ async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
         ice_servers=server_ice_servers(settings),
         rejoin=app[REJOIN_TOKENS],
         notes_key=load_or_create_notes_key(settings),
+        abandoned_after_s=settings.abandoned_minutes * 60.0,
     )
+    live.start_sweeping()
     app[LIVE_SESSIONS] = live
     yield
     await live.close()
@@ -57,8 +64,17 @@ class LiveSessions:
         ice_servers: list[RTCIceServer],
         rejoin: RejoinTokens | None = None,
         notes_key: bytes | None = None,
+        abandoned_after_s: float | None = None,
     ) -> None:
         self._db = db
+        # An open session nobody is in for this long ends by itself (None: never).
+        self._abandoned_after_s = abandoned_after_s
+        # Since when (time.monotonic) a live session has had nobody in it, by code; and since
+        # when a session stored as open has had no live session in this process, by id.
+        self._empty_since: dict[str, float] = {}
+        self._idle_since: dict[int, float] = {}
+        # Sessions being ended because nobody was in them (their end is stored with the reason).
+        self._abandoned: set[int] = set()
         self._notes_key = notes_key
         self._ice_servers = ice_servers
         self._rejoin = rejoin
@@ -127,10 +143,60 @@ class LiveSessions:
         self._closed_counters.update(asdict(live.room.counters))
         if self._by_code.get(live.code) is live:
             del self._by_code[live.code]
+            self._empty_since.pop(live.code, None)
         self._spawn(self._mark_ended(live.session_id))
 
     async def _mark_ended(self, session_id: int) -> None:
-        await set_session_status(self._db, session_id, "ended")
+        reason = ABANDONED if session_id in self._abandoned else None
+        self._abandoned.discard(session_id)
+        await set_session_status(self._db, session_id, "ended", reason=reason)
+
+    def start_sweeping(self) -> None:
+        """Check now and then for open sessions nobody is in (see ``sweep``)."""
+        if self._abandoned_after_s is not None:
+            self._spawn(self._sweep_forever(self._abandoned_after_s))
+
+    async def _sweep_forever(self, limit_s: float) -> None:
+        interval = min(SWEEP_INTERVAL_S, limit_s / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("checking for abandoned sessions failed")
+
+    async def sweep(self, now: float | None = None) -> list[int]:
+        """End the open sessions that have had nobody in them (no counselor, no admitted
+        member) for the configured time: live ones here, and ones stored as open that have no
+        live session here (a counselor who closed the tab before a restart). Returns their ids."""
+        limit = self._abandoned_after_s
+        if limit is None:
+            return []
+        now = time.monotonic() if now is None else now
+        ended: list[int] = []
+        for live in list(self._by_code.values()):
+            if any(x.is_leader or x.in_room for x in live.present()):
+                self._empty_since.pop(live.code, None)
+                continue
+            if now - self._empty_since.setdefault(live.code, now) >= limit and not live.ended:
+                log.info("session %d: nobody in it for %.0f s; it ends", live.session_id, limit)
+                self._abandoned.add(live.session_id)
+                ended.append(live.session_id)
+                await live.end()
+        stored = await open_session_ids(self._db)
+        live_ids = {x.session_id for x in self._by_code.values()}
+        for session_id in list(self._idle_since):
+            if session_id not in stored or session_id in live_ids:
+                del self._idle_since[session_id]
+        for session_id in stored:
+            if session_id in live_ids or session_id in ended:
+                continue
+            if now - self._idle_since.setdefault(session_id, now) >= limit:
+                del self._idle_since[session_id]
+                log.info("session %d: open with nobody in it for %.0f s; it ends", session_id, limit)
+                await set_session_status(self._db, session_id, "ended", reason=ABANDONED)
+                ended.append(session_id)
+        return ended
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

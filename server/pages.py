@@ -23,8 +23,12 @@ def page_context(request: web.Request) -> dict[str, Any]:
         request.headers.get("Accept-Language"),
     )
 
-    def t(key: str) -> str:
-        return catalogues.translate(language, key)
+    def t(key: str, **values: object) -> str:
+        """The string for ``key``, its ``{name}`` places filled from ``values``."""
+        text = catalogues.translate(language, key)
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        return text
 
     return {"lang": language, "languages": catalogues.languages, "t": t}
 

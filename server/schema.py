@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 # Stable constraint names, so later migrations can alter them on SQLite and PostgreSQL alike.
@@ -38,6 +40,7 @@ NAMING_CONVENTION: Final = {
 
 # Column sizes; the validating code checks the same limits before it writes.
 USERNAME_MAX = 40
+END_REASON_MAX = 16
 DISPLAY_NAME_MAX = 80
 TITLE_MAX = 120
 # An argon2 encoded hash is about 100 characters; room for stronger parameters later.
@@ -45,6 +48,8 @@ PASSWORD_HASH_MAX = 255
 SESSION_CODE_LENGTH = 7  # XXX-XXX
 TEMPLATE_KEY_MAX = 40
 SESSION_STATUSES: Final = ("planned", "open", "ended")
+# Why a session ended when its counselor did not end it (sessions.end_reason).
+ABANDONED: Final = "abandoned"
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -102,6 +107,10 @@ sessions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("opened_at", UtcDateTime(), nullable=True),
     Column("ended_at", UtcDateTime(), nullable=True),
+    # Why it ended, when not by its counselor: "abandoned" (nobody in it for a while).
+    Column("end_reason", String(END_REASON_MAX), nullable=True),
+    # Whether the counselor has seen (and hidden) the dashboard's notice about that.
+    Column("notice_seen", Boolean, nullable=False, server_default=false()),
     CheckConstraint("status IN ('planned', 'open', 'ended')", name="status"),
 )
 

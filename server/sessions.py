@@ -27,7 +27,7 @@ from server.passwords import (
     hash_password_async,
     verify_password_async,
 )
-from server.schema import SESSION_STATUSES, TITLE_MAX, sessions
+from server.schema import ABANDONED, SESSION_STATUSES, TITLE_MAX, sessions
 from server.stages import TEMPLATES
 
 # A fresh random code collides with an existing one about once in millions of sessions;
@@ -67,6 +67,8 @@ class GuidanceSession:
     created_at: datetime
     opened_at: datetime | None
     ended_at: datetime | None
+    end_reason: str | None = None  # "abandoned": ended by itself, nobody in it for a while
+    notice_seen: bool = False
 
     @property
     def has_password(self) -> bool:
@@ -258,10 +260,13 @@ async def delete_session(db: AsyncEngine, session_id: int, counselor_id: int) ->
 
 
 async def set_session_status(
-    db: AsyncEngine, session_id: int, status: str
+    db: AsyncEngine, session_id: int, status: str, *, reason: str | None = None
 ) -> GuidanceSession | None:
     """Mark a session ``open`` (stamps opened_at the first time; reopening clears ended_at) or
-    ``ended`` (stamps ended_at). None when the session does not exist."""
+    ``ended`` (stamps ended_at, and ``reason`` when it was not its counselor who ended it:
+    ``"abandoned"``). None when the session does not exist."""
+    if reason not in (None, ABANDONED):
+        raise ValueError(f"end reason {reason!r} is not {ABANDONED!r}")
     if status not in SESSION_STATUSES:
         raise ValueError(f"status {status!r} is not one of {SESSION_STATUSES}")
     current = await get_session(db, session_id)
@@ -272,7 +277,10 @@ async def set_session_status(
     if status == "open":
         values["opened_at"] = current.opened_at or now
         values["ended_at"] = None
-    elif status == "ended":
+    if status in ("open", "ended"):
+        values["end_reason"] = reason if status == "ended" else None
+        values["notice_seen"] = False
+    if status == "ended":
         values["ended_at"] = now
     async with db.begin() as conn:
         await conn.execute(update(sessions).where(sessions.c.id == session_id).values(**values))
@@ -285,3 +293,20 @@ async def check_session_password(session: GuidanceSession, password: str) -> boo
     if session.password_hash is None:
         return True
     return (await verify_password_async(session.password_hash, password)).ok
+
+
+async def open_session_ids(db: AsyncEngine) -> list[int]:
+    """Every session marked open, whoever's."""
+    async with db.connect() as conn:
+        rows = await conn.execute(select(sessions.c.id).where(sessions.c.status == "open"))
+        return [int(row[0]) for row in rows]
+
+
+async def dismiss_notices(db: AsyncEngine, counselor_id: int) -> None:
+    """The counselor has seen the notices about her sessions that ended by themselves."""
+    async with db.begin() as conn:
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.counselor_id == counselor_id, sessions.c.end_reason.is_not(None))
+            .values(notice_seen=True)
+        )

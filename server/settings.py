@@ -28,6 +28,8 @@ ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "psycopg"}
 SECRET_KEY_BYTES = 32
 NOTES_KEY_BYTES = 32
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_ABANDONED_MINUTES = 30
+MAX_ABANDONED_MINUTES = 24 * 60
 # Media (ICE) sockets bind here, so a firewall opens one known range. Apart from coturn's own
 # relay range (49152-65535 by default, deploy/turnserver.conf narrows it to 49152-49999).
 DEFAULT_MEDIA_PORTS = (40000, 40999)
@@ -68,6 +70,9 @@ class Settings:
     notes_key: str | None = None
     # Ended sessions (and their notes) older than this many days are deleted.
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # An open session with nobody in it (no counselor, no admitted member) for this many minutes
+    # is ended by itself, and its counselor told on the dashboard.
+    abandoned_minutes: int = DEFAULT_ABANDONED_MINUTES
     # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto headers are believed.
     trusted_proxies: tuple[str, ...] = ()
     # Clients (addresses or CIDRs) allowed to read /metrics.
@@ -102,6 +107,11 @@ class Settings:
             parse_notes_key(self.notes_key)
         if self.retention_days < 1:
             raise SettingsError(f"retention_days: {self.retention_days} is less than 1")
+        if not 1 <= self.abandoned_minutes <= MAX_ABANDONED_MINUTES:
+            raise SettingsError(
+                f"abandoned_minutes: {self.abandoned_minutes} is not between 1 and "
+                f"{MAX_ABANDONED_MINUTES} (a day)"
+            )
         for name in ("trusted_proxies", "metrics_allow"):
             for entry in getattr(self, name):
                 _parse_network(name, entry)

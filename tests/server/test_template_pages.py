@@ -345,7 +345,7 @@ async def test_a_session_made_with_a_template_opens_with_its_stages(client: Test
     [session] = await list_counselor_sessions(client.app[DATABASE], ANI)
     assert session.template == made.key
     dashboard = await (await client.get("/dashboard")).text()
-    assert "<dd>Tiga tahap</dd>" in dashboard
+    assert "<span>Tiga tahap</span>" in dashboard
     edit = await (await client.get(f"/dashboard/sessions/{session.id}/edit")).text()
     assert f'<option value="{made.key}" selected>Tiga tahap</option>' in edit
     lead = await client.post(f"/api/sessions/{session.code}/lead", json={})
