@@ -41,6 +41,7 @@ from server.sessions import (
 )
 from server.stages import DEFAULT_TEMPLATE, TEMPLATES
 
+
 def join_url(request: web.Request, code: str) -> str:
     """The link students open, on the host name the counselor reached this server by."""
     secure = request.secure or request.app[SETTINGS].insecure_http
@@ -167,9 +168,7 @@ async def _render_dashboard(
         return SessionView(session, join_url(request, session.code), names.get(session.template))
 
     query = ListQuery.parse(request)
-    groups = [
-        (group, [view(s) for s in group.sessions]) for group in group_sessions(own, query)
-    ]
+    groups = [(group, [view(s) for s in group.sessions]) for group in group_sessions(own, query)]
     notices = [
         view(s)
         for s in sorted(own, key=lambda s: s.id)

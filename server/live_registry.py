@@ -193,7 +193,9 @@ class LiveSessions:
                 continue
             if now - self._idle_since.setdefault(session_id, now) >= limit:
                 del self._idle_since[session_id]
-                log.info("session %d: open with nobody in it for %.0f s; it ends", session_id, limit)
+                log.info(
+                    "session %d: open with nobody in it for %.0f s; it ends", session_id, limit
+                )
                 await set_session_status(self._db, session_id, "ended", reason=ABANDONED)
                 ended.append(session_id)
         return ended

@@ -83,7 +83,8 @@ async def test_the_small_things_a_new_user_met(
         tile = page.locator(".tile", has=page.locator("figcaption", has_text="Muhammad"))
         caption = tile.locator("figcaption")
         box, tile_box = await caption.bounding_box(), await tile.bounding_box()
-        assert box is not None and tile_box is not None
+        assert box is not None
+        assert tile_box is not None
         assert box["height"] <= tile_box["height"] * 0.4, (box, tile_box)
 
     # The lobby: a change (the counselor locks, with the queue) is read out once, by the
@@ -117,5 +118,7 @@ async def test_the_small_things_a_new_user_met(
     await leader.get_by_role("button", name="End session").click()
     await expect(leader.locator("#final-text")).to_contain_text("The session has ended.")
     await leader.goto(f"{base}/dashboard/sessions/{session_id}/report")
-    await expect(leader.get_by_role("heading", level=1, name=re.compile("Session report"))).to_be_visible()
+    await expect(
+        leader.get_by_role("heading", level=1, name=re.compile("Session report"))
+    ).to_be_visible()
     assert errors == []

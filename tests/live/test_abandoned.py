@@ -36,7 +36,8 @@ async def test_a_session_nobody_is_in_ends_by_itself_and_says_why(scene: Scene) 
     await ani.wait_for(lambda: not scene.live.admitted(), "Ani gone")
     budi = await scene.member("Budi")
     record = await get_session_by_code(db, scene.code)
-    assert record is not None and record.status == "open"
+    assert record is not None
+    assert record.status == "open"
     assert await sessions.sweep(now=100.0) == []  # empty from now on
     assert await sessions.sweep(now=100.0 + LIMIT_S - 1) == []
     assert await sessions.sweep(now=100.0 + LIMIT_S) == [record.id]
@@ -59,7 +60,8 @@ async def test_a_session_nobody_is_in_ends_by_itself_and_says_why(scene: Scene) 
 
     # Opened again by the counselor: open, and the reason is gone.
     reopened = await set_session_status(db, record.id, "open")
-    assert reopened is not None and reopened.end_reason is None
+    assert reopened is not None
+    assert reopened.end_reason is None
 
 
 async def test_a_session_stored_open_without_a_live_room_ends_too(scene: Scene) -> None:
@@ -77,6 +79,8 @@ async def test_a_session_stored_open_without_a_live_room_ends_too(scene: Scene) 
     assert await sessions.sweep(now=LIMIT_S - 1) == []
     assert await sessions.sweep(now=LIMIT_S) == [other.id]
     stored = await get_session(db, other.id)
-    assert stored is not None and (stored.status, stored.end_reason) == ("ended", ABANDONED)
+    assert stored is not None
+    assert (stored.status, stored.end_reason) == ("ended", ABANDONED)
     live = await get_session(db, record.id)
-    assert live is not None and live.status == "open"
+    assert live is not None
+    assert live.status == "open"
