@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.steps import eventually, join_admitted, open_room_as_leader
+from tests.browser.steps import eventually, join_admitted, member_menu, open_room_as_leader
 from tests.serverproc import ServerProcess
 
 # The picture in the screen area: its size, and the share of lit pixels in a small copy of it.
@@ -94,6 +94,7 @@ async def test_students_see_the_shared_screen_whatever_the_room_did(
     dedi, _ = await join_admitted(screen_browser, leader, base, code, "Dedi", requests)
     eka, _ = await join_admitted(screen_browser, leader, base, code, "Eka", requests)
     fajar, _ = await join_admitted(screen_browser, leader, base, code, "Fajar", requests)
+    await member_menu(leader, "Dedi")
     await leader.get_by_role("button", name="Allow Dedi to share the screen").click()
     await share(dedi, True)
     for page in (leader, ani, eka, fajar):
