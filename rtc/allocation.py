@@ -28,7 +28,7 @@ UPGRADE_MARGIN = 1.25
 RESUME_MARGIN = 1.5
 # Priorities up to this (a shared screen, the leader) climb before the others get their lowest.
 FIRST_CLASS = 1
-# A shared screen's priority (server/media_plan.py gives it the highest).
+# A shared screen's priority (server/live/media_plan.py gives it the highest).
 SCREEN_PRIORITY = 0
 
 

@@ -8,32 +8,33 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from server import (
-    __version__,
-    dashboard,
-    live_pages,
-    login,
-    rejoin,
-    report_pages,
-    signalling,
-    template_pages,
-)
-from server.auth import setup_login_cookies
-from server.database import database_context
-from server.health import healthz
-from server.home import join_with_code
-from server.i18n import Catalogues
+from server import __version__
+from server.accounts import login
+from server.accounts.auth import setup_login_cookies
+from server.counseling import template_pages
+from server.db.database import database_context
 from server.keys import CATALOGUES, JOIN_LIMITS, LOGIN_LIMITS, SETTINGS, STARTED_AT
-from server.limits import JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S, MAX_HTTP_BODY_BYTES
-from server.live_registry import live_sessions_context
+from server.live import pages as live_pages
+from server.live import rejoin, signalling
+from server.live.registry import live_sessions_context
+from server.live.signalling import api_errors
 from server.metrics import setup_metrics
-from server.pages import index
-from server.proxies import trusted_proxies_middleware
-from server.ratelimit import KeyedRateLimiter, LoginLimits
-from server.retention import retention_context
-from server.security import security_headers
-from server.settings import Settings
-from server.signalling import api_errors
+from server.platform.health import healthz
+from server.platform.i18n import Catalogues
+from server.platform.limits import (
+    JOIN_PASSWORD_FAILURES,
+    JOIN_PASSWORD_WINDOW_S,
+    MAX_HTTP_BODY_BYTES,
+)
+from server.platform.pages import index
+from server.platform.proxies import trusted_proxies_middleware
+from server.platform.ratelimit import KeyedRateLimiter, LoginLimits
+from server.platform.security import security_headers
+from server.platform.settings import Settings
+from server.records import report_pages
+from server.records.retention import retention_context
+from server.sessions import dashboard
+from server.sessions.home import join_with_code
 from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
 
 

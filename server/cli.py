@@ -13,10 +13,10 @@ from pathlib import Path
 from rtc import SelfTestError
 from rtc.ports import PortRangeError
 from server import __version__
-from server.counselor_cli import add_counselor_commands, run_counselor_command
-from server.retention import add_retention_commands, run_retention_command
+from server.accounts.counselor_cli import add_counselor_commands, run_counselor_command
+from server.platform.settings import Settings, SettingsError
+from server.records.retention import add_retention_commands, run_retention_command
 from server.serve import run_server
-from server.settings import Settings, SettingsError
 
 log = logging.getLogger("lingkar")
 

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from rtc import DownlinkReport
 from server.keys import LIVE_SESSIONS, METRICS_REGISTRY, SETTINGS
-from server.settings import networks
+from server.platform.settings import networks
 
 # (metric name, help, field of rtc.CountersSnapshot)
 MEDIA_COUNTERS = (

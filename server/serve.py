@@ -11,13 +11,13 @@ from pathlib import Path
 from aiohttp import web
 
 from rtc import self_test
-from server.addresses import lan_ipv4_addresses
+from server.accounts.counselors import count_counselors
 from server.app import create_app
-from server.counselors import count_counselors
 from server.keys import DATABASE
-from server.notes_key import load_or_create_notes_key
-from server.settings import DEFAULT_DATA_DIR, Settings, SettingsError
-from server.tls import ensure_self_signed, fingerprint_sha256, server_context
+from server.platform.addresses import lan_ipv4_addresses
+from server.platform.notes_key import load_or_create_notes_key
+from server.platform.settings import DEFAULT_DATA_DIR, Settings, SettingsError
+from server.platform.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
 def tls_context(settings: Settings, lan_ips: list[str]) -> tuple[ssl.SSLContext, Path, bool]:

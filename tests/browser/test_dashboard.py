@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from server.codes import ALPHABET
+from server.sessions.codes import ALPHABET
 from tests import serverproc
 from tests.browser.steps import SCREENSHOTS, log_in
 from tests.serverproc import ServerProcess

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from server.settings import DEFAULT_PORT, Settings
+from server.platform.settings import DEFAULT_PORT, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -60,7 +60,7 @@ def test_dockerfile_ports_volume_and_user() -> None:
         assert folder in copied
         assert (ROOT / folder).is_dir()
     assert {"pyproject.toml", "README.md"} <= set(shlex.split(_instructions(parser, "COPY")[0]))
-    # The PDF report's font (server/report_pdf.py) is in the image.
+    # The PDF report's font (server/records/report_pdf.py) is in the image.
     assert any("fonts-dejavu-core" in run for run in _instructions(parser, "RUN"))
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from server.counselors import create_counselor
-from server.database import open_database
-from server.sessions import create_session
-from server.settings import Settings
+from server.accounts.counselors import create_counselor
+from server.db.database import open_database
+from server.platform.settings import Settings
+from server.sessions.store import create_session
 from tests.deploy.coturn import free_port, non_loopback_ipv4
 from tests.live.client import LiveClient
 from tests.live.conftest import PASSWORD, log_in

@@ -15,8 +15,8 @@ from aioice.turn import create_turn_endpoint
 from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 import tests.rtc.clients as rtc_clients
-from server.settings import Settings
-from server.turn import TURN_CREDENTIAL_TTL_S, client_ice_servers, mint_credential
+from server.live.turn import TURN_CREDENTIAL_TTL_S, client_ice_servers, mint_credential
+from server.platform.settings import Settings
 from tests.deploy.conftest import SceneFactory
 from tests.deploy.coturn import Coturn, running_coturn
 from tests.live.client import LiveClient

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from server.accounts.counselors import create_counselor
 from server.app import create_app
-from server.counselors import create_counselor
 from server.keys import DATABASE, LIVE_SESSIONS
-from server.sessions import create_session
-from server.settings import Settings
+from server.platform.settings import Settings
+from server.sessions.store import create_session
 from tests.live.client import LiveClient
 
 PASSWORD = "correct horse battery"

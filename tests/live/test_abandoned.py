@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import asyncio
 
+from server.db.schema import ABANDONED
 from server.keys import DATABASE, LIVE_SESSIONS
-from server.schema import ABANDONED
-from server.sessions import create_session, get_session, get_session_by_code, set_session_status
+from server.sessions.store import (
+    create_session,
+    get_session,
+    get_session_by_code,
+    set_session_status,
+)
 from tests.live.conftest import Scene
 
 LIMIT_S = 30 * 60.0  # the default, abandoned_minutes = 30

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.limits import REMOVE_DEADLINE_S
+from server.platform.limits import REMOVE_DEADLINE_S
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from av import AudioFrame
 from sqlalchemy import select
 
+from server.db.schema import attendance, evaluations, notes, participation, stage_log
 from server.keys import DATABASE, SETTINGS
-from server.notes_key import load_or_create_notes_key
-from server.schema import attendance, evaluations, notes, participation, stage_log
-from server.sealing import unseal
+from server.platform.notes_key import load_or_create_notes_key
+from server.platform.sealing import unseal
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows, audio_stopped

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.limits import MAX_TILE_PIXELS, MAX_VIEW_TILES
+from server.platform.limits import MAX_TILE_PIXELS, MAX_VIEW_TILES
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows

@@ -6,7 +6,11 @@ import asyncio
 import json
 import random
 
-from server.limits import HEARTBEAT_INTERVAL_S, HEARTBEAT_TIMEOUT_S, MAX_CONTROL_MESSAGE_BYTES
+from server.platform.limits import (
+    HEARTBEAT_INTERVAL_S,
+    HEARTBEAT_TIMEOUT_S,
+    MAX_CONTROL_MESSAGE_BYTES,
+)
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from server.accounts.counselors import Counselor, create_counselor
 from server.app import create_app
-from server.counselors import Counselor, create_counselor
 from server.keys import DATABASE
-from server.settings import Settings
+from server.platform.settings import Settings
 
 PASSWORD = "kata-sandi-rahasia"
 CSRF_PATTERN = re.compile(r'name="csrf" value="([^"]+)"')

@@ -1,5 +1,6 @@
-"""Helpers for tests of the counseling record: rows written the way server/record.py writes
-them during a live session (straight through SQLAlchemy, sealed with server/sealing.py)."""
+"""Helpers for tests of the counseling record: rows written the way server/records/recorder.py
+writes
+them during a live session (straight through SQLAlchemy, sealed with server/platform/sealing.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, update
 
-from server.keys import DATABASE, SETTINGS
-from server.notes_key import load_or_create_notes_key
-from server.plans import Plan, save_plan
-from server.schema import (
+from server.counseling.plans import Plan, save_plan
+from server.db.schema import (
     attendance,
     evaluations,
     notes,
@@ -21,8 +20,10 @@ from server.schema import (
     sessions,
     stage_log,
 )
-from server.sealing import seal
-from server.sessions import GuidanceSession, create_session
+from server.keys import DATABASE, SETTINGS
+from server.platform.notes_key import load_or_create_notes_key
+from server.platform.sealing import seal
+from server.sessions.store import GuidanceSession, create_session
 
 START = datetime(2025, 3, 4, 2, 30, tzinfo=UTC)  # 09:30 in Jakarta
 NOTE_TEXT = "Sari menyimak dengan tekun, sekali menanggapi Budi"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from server.codes import ALPHABET, generate_code, normalize_code
+from server.sessions.codes import ALPHABET, generate_code, normalize_code
 
 CODE_FORMAT = re.compile(rf"[{ALPHABET}]{{3}}-[{ALPHABET}]{{3}}")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from server.config_file import SETTINGS, variable
-from server.settings import Settings, SettingsError
+from server.platform.config_file import SETTINGS, variable
+from server.platform.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "lingkar.example.toml"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from server.database import sync_url
-from server.schema import counselors, sessions
-from server.settings import Settings
+from server.db.database import sync_url
+from server.db.schema import counselors, sessions
+from server.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.counselors import create_counselor, remove_counselor
-from server.custom_templates import (
+from server.accounts.counselors import create_counselor, remove_counselor
+from server.counseling.custom_templates import (
     CHECKLIST_ITEM_MAX,
     CHECKLIST_ITEMS_MAX,
     STAGE_GUIDANCE_MAX,
@@ -35,18 +35,18 @@ from server.custom_templates import (
     stages_to_json,
     update_template,
 )
-from server.database import open_database
+from server.counseling.stages import CLASSIC, ONLINE, Preset, Stage, Text
+from server.db.database import open_database
+from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX, stage_log, templates
 from server.keys import DATABASE, LIVE_SESSIONS
-from server.report import load_report
-from server.schema import CUSTOM_TEMPLATE_NAME_MAX, stage_log, templates
-from server.sessions import (
+from server.platform.settings import Settings
+from server.records.report import load_report
+from server.sessions.store import (
     SessionInputError,
     create_session,
     set_session_status,
     update_session,
 )
-from server.settings import Settings
-from server.stages import CLASSIC, ONLINE, Preset, Stage, Text
 from tests.server.accounts import add_counselor, start_client
 
 

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.keys import DATABASE
-from server.sessions import GuidanceSession, create_session, list_counselor_sessions
+from server.sessions.store import GuidanceSession, create_session, list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 
 
@@ -67,7 +67,7 @@ async def test_create_shows_code_link_and_qr(client: TestClient) -> None:
 
 async def test_groups_follow_the_status(client: TestClient) -> None:
     db = client.app[DATABASE]
-    from server.sessions import set_session_status
+    from server.sessions.store import set_session_status
 
     for title, status in (("Satu", "open"), ("Dua", "ended"), ("Tiga", None)):
         made = await create_session(db, 1, title=title, template="classic")

@@ -8,11 +8,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from server.counselors import create_counselor, remove_counselor
-from server.database import current_revision, head_revision, migrate, open_database, sync_url
-from server.schema import metadata
-from server.sessions import create_session, get_session
-from server.settings import Settings, SettingsError
+from server.accounts.counselors import create_counselor, remove_counselor
+from server.db.database import current_revision, head_revision, migrate, open_database, sync_url
+from server.db.schema import metadata
+from server.platform.settings import Settings, SettingsError
+from server.sessions.store import create_session, get_session
 
 
 def test_migrations_create_the_schema_from_empty(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from server import __version__
 from server.app import create_app
-from server.settings import Settings
+from server.platform.settings import Settings
 
 
 async def test_healthz_reports_version_and_rising_uptime(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from server.i18n import Catalogues
+from server.platform.i18n import Catalogues
 from web import CATALOGUE_DIR
 
 

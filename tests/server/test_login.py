@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.auth import SESSION_COOKIE
-from server.counselors import set_password
+from server.accounts.auth import SESSION_COOKIE
+from server.accounts.counselors import set_password
 from server.keys import DATABASE
-from server.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
+from server.platform.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
 from tests.server.accounts import PASSWORD, add_counselor, csrf_of, log_in, start_client
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from server.notes_key import NOTES_KEY_FILE, load_or_create_notes_key
-from server.settings import Settings, SettingsError
+from server.platform.notes_key import NOTES_KEY_FILE, load_or_create_notes_key
+from server.platform.settings import Settings, SettingsError
 
 
 def test_made_once_with_mode_0600(tmp_path: Path) -> None:

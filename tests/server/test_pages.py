@@ -6,8 +6,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.security import SECURITY_HEADERS
-from server.settings import Settings
+from server.platform.security import SECURITY_HEADERS
+from server.platform.settings import Settings
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from server.passwords import (
+from server.accounts.passwords import (
     PASSWORD_MAX,
     PASSWORD_MIN,
     PasswordError,

@@ -9,10 +9,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from server.counseling.plans import Plan, get_plan
+from server.db.schema import plans, sessions
 from server.keys import DATABASE
-from server.plans import Plan, get_plan
-from server.schema import plans, sessions
-from server.sessions import list_counselor_sessions
+from server.sessions.store import list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 
 PLAN_FORM = {

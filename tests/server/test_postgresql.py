@@ -17,16 +17,16 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.counselors import authenticate, create_counselor, remove_counselor
-from server.database import current_revision, head_revision, open_database
-from server.sessions import (
+from server.accounts.counselors import authenticate, create_counselor, remove_counselor
+from server.db.database import current_revision, head_revision, open_database
+from server.platform.settings import Settings
+from server.sessions.store import (
     create_session,
     get_session,
     get_session_by_code,
     set_session_status,
     update_session,
 )
-from server.settings import Settings
 
 # Debian's postgresql package (installed by the README's test command) puts its server here.
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"))

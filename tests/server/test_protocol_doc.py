@@ -1,12 +1,13 @@
-"""docs/protocol.md, server/protocol.py and web/static/js/protocol.js name the same messages."""
+"""docs/protocol.md, server/live/protocol.py and web/static/js/protocol.js name the same
+messages."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from server import protocol
-from server.errors import HTTP_STATUS, ErrorId
+from server.live import protocol
+from server.platform.errors import HTTP_STATUS, ErrorId
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")

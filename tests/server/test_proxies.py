@@ -10,9 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from server.app import create_app
-from server.proxies import forwarded_client
-from server.ratelimit import LOGIN_FAILURES_PER_ADDRESS
-from server.settings import Settings
+from server.platform.proxies import forwarded_client
+from server.platform.ratelimit import LOGIN_FAILURES_PER_ADDRESS
+from server.platform.settings import Settings
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32")]
 

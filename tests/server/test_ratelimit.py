@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.ratelimit import (
+from server.platform.ratelimit import (
     LOGIN_FAILURES_PER_ACCOUNT,
     LOGIN_FAILURES_PER_ADDRESS,
     LOGIN_WINDOW_S,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from server.errors import LingkarError
-from server.rejoin import REJOIN_TOKEN_TTL_S, RejoinTokens
+from server.live.rejoin import REJOIN_TOKEN_TTL_S, RejoinTokens
+from server.platform.errors import LingkarError
 
 NOW = 1_800_000_000.0
 

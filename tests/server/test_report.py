@@ -14,11 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import insert
 
+from server.db.schema import attendance, participation
 from server.keys import DATABASE, SETTINGS
-from server.report import load_report
-from server.report_pdf import FontMissingError, report_pdf
-from server.schema import attendance, participation
-from server.sessions import create_session, get_session
+from server.records.report import load_report
+from server.records.report_pdf import FontMissingError, report_pdf
+from server.sessions.store import create_session, get_session
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 from tests.server.records import (
     ANONYMOUS_ANSWER,

@@ -14,11 +14,8 @@ from sqlalchemy import func, select
 
 from server.app import create_app
 from server.cli import main
-from server.keys import DATABASE, SETTINGS
-from server.plans import get_plan
-from server.report import load_report
-from server.retention import RETENTION_CLOCK, RETENTION_INTERVAL, purge_expired
-from server.schema import (
+from server.counseling.plans import get_plan
+from server.db.schema import (
     attendance,
     evaluations,
     metadata,
@@ -26,8 +23,11 @@ from server.schema import (
     participation,
     sessions,
 )
-from server.sessions import delete_session, get_session
-from server.settings import Settings
+from server.keys import DATABASE, SETTINGS
+from server.platform.settings import Settings
+from server.records.report import load_report
+from server.records.retention import RETENTION_CLOCK, RETENTION_INTERVAL, purge_expired
+from server.sessions.store import delete_session, get_session
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 from tests.server.records import (
     CONCLUSION_TEXT,

@@ -8,8 +8,8 @@ import pytest
 from aiortc import rtcrtpsender
 
 from rtc import SelfTestError
+from server.platform.settings import Settings
 from server.serve import run_server
-from server.settings import Settings
 
 
 async def test_the_server_refuses_to_start_when_the_aiortc_hooks_are_gone(

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.counselors import Counselor, create_counselor
-from server.database import open_database
-from server.sessions import (
+from server.accounts.counselors import Counselor, create_counselor
+from server.db.database import open_database
+from server.platform.settings import Settings
+from server.sessions.store import (
     Keep,
     SessionInputError,
     check_session_password,
@@ -22,7 +23,6 @@ from server.sessions import (
     set_session_status,
     update_session,
 )
-from server.settings import Settings
 
 
 @pytest.fixture

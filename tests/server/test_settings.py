@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings, SettingsError
+from server.platform.settings import Settings, SettingsError
 
 
 def test_embedded_defaults() -> None:

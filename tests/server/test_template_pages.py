@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.custom_templates import (
+from server.counseling.custom_templates import (
     CHECKLIST_ITEM_MAX,
     CHECKLIST_ITEMS_MAX,
     STAGE_GUIDANCE_MAX,
@@ -23,11 +23,11 @@ from server.custom_templates import (
     get_template,
     list_templates,
 )
+from server.counseling.stages import CLASSIC, ONLINE
+from server.counseling.template_pages import StageDraft
+from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX
 from server.keys import DATABASE, LIVE_SESSIONS
-from server.schema import CUSTOM_TEMPLATE_NAME_MAX
-from server.sessions import get_session_by_code, list_counselor_sessions
-from server.stages import CLASSIC, ONLINE
-from server.template_pages import StageDraft
+from server.sessions.store import get_session_by_code, list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 from web import CATALOGUE_DIR
 

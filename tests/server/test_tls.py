@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from server.tls import ensure_self_signed, fingerprint_sha256, server_context
+from server.platform.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
 def test_self_signed_certificate_is_made_once_and_names_the_lan_address(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The counseling practice: stage models (built-in and a counselor's own) and session plans."""

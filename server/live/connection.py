@@ -1,0 +1,193 @@
+"""A participant's peer connection: the first offer, renegotiation, liveness and reconnection.
+
+The browser's first offer arrives over HTTPS; every later offer comes from the server over the
+``control`` data channel, one at a time: the next offer waits for the answer to the last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from rtc import NegotiationError, Peer
+from rtc.datachannel_guard import Refusal, guard_data_channels
+from server.live import protocol as p
+from server.live.control_channel import ControlInbox
+from server.live.participant import Participant, Presence
+from server.live.session import LiveSession
+from server.platform.errors import ErrorId, LingkarError
+from server.platform.limits import (
+    HEARTBEAT_INTERVAL_S,
+    HEARTBEAT_TIMEOUT_S,
+    LEVELS_INTERVAL_S,
+    MAX_CONTROL_MESSAGE_BYTES,
+    RECONNECT_GRACE_S,
+)
+
+log = logging.getLogger("lingkar.connection")
+
+# The leader's observation figures every 2 s; a running floor's countdown every 5 s (clients
+# count down between updates).
+OBSERVATION_EVERY_TICKS = round(2.0 / LEVELS_INTERVAL_S)
+FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
+# Each person's wants, cap and `media` message, once a second (server/live/media_plan.py).
+MEDIA_EVERY_TICKS = round(1.0 / LEVELS_INTERVAL_S)
+
+CONTROL_LABEL = "control"
+
+
+async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str) -> str:
+    """Create the participant's peer connection from the browser's offer; return the answer.
+
+    A participant that reconnects gets a new peer connection (aiortc has no ICE restart);
+    the old one is closed first, and the state (mute, hand, permissions) is kept.
+    """
+    if person.peer is not None:
+        _detach(session, person)
+        await session.room.remove_peer(person.id)
+    peer = session.room.add_peer(person.id)
+    person.peer = peer
+    person.offer_outstanding = False
+    peer.on_control = lambda channel: _on_control(session, person, peer, channel)
+    peer.on_negotiation_needed = lambda: session.spawn(negotiate(session, person, peer))
+    peer.on_connection_state = lambda state: _on_state(session, person, peer, state)
+    try:
+        answer = await peer.accept_offer(offer_sdp)
+    except NegotiationError as exc:
+        person.peer = None
+        await session.room.remove_peer(person.id)
+        raise LingkarError(ErrorId.NEGOTIATION_FAILED, str(exc)) from None
+    if person.peer is not peer:  # left or removed while the answer was being made
+        raise LingkarError(ErrorId.CONFLICT, "the participant left")
+    session.apply()
+    return answer
+
+
+def _detach(session: LiveSession, person: Participant) -> None:
+    if person.inbox is not None:
+        person.inbox.close()
+        person.inbox = None
+    person.channel = None
+    person.peer = None
+    person.connected = False
+
+
+def _on_control(session: LiveSession, person: Participant, peer: Peer, channel: Any) -> None:
+    if person.peer is not peer or channel.label != CONTROL_LABEL:
+        channel.close()
+        return
+    inbox = ControlInbox(session, person)
+    if person.inbox is not None:
+        person.inbox.close()
+    person.inbox = inbox
+
+    def refused(kind: Refusal) -> None:
+        error = ErrorId.TOO_LARGE if kind == "too_large" else ErrorId.MALFORMED
+        inbox.refuse(error, "the message was refused before decoding")
+
+    guard_data_channels(peer.pc, MAX_CONTROL_MESSAGE_BYTES, refused)
+    channel.on("message", inbox.on_message)
+    person.channel = channel
+    person.connected = True
+    person.disconnected_at = None
+    person.last_seen = time.monotonic()
+    session.greet(person)
+    session.apply()
+    session.spawn(negotiate(session, person, peer))
+
+
+async def negotiate(session: LiveSession, person: Participant, peer: Peer) -> None:
+    """Send the server's next offer, if one is due and none is outstanding."""
+    if (
+        person.peer is not peer
+        or person.channel is None
+        or person.offer_outstanding
+        or not peer.negotiation_needed
+        or session.ended
+    ):
+        return
+    person.offer_outstanding = True
+    try:
+        sdp = await peer.create_offer()
+    except NegotiationError:
+        person.offer_outstanding = False
+        log.warning("could not make an offer", exc_info=True)
+        return
+    tracks = {
+        mid: p.TrackInfo(participant=track.peer_id, kind=track.kind)
+        for mid, track in peer.subscription_mids().items()
+    }
+    session.send(person, p.Offer(sdp=sdp, tracks=tracks))
+
+
+async def accept_answer(session: LiveSession, person: Participant, sdp: str) -> None:
+    peer = person.peer
+    if peer is None or not person.offer_outstanding:
+        raise LingkarError(ErrorId.CONFLICT, "no offer is waiting for an answer")
+    try:
+        await peer.accept_answer(sdp)
+    except NegotiationError as exc:
+        raise LingkarError(ErrorId.NEGOTIATION_FAILED, str(exc)) from None
+    finally:
+        person.offer_outstanding = False
+    session.spawn(negotiate(session, person, peer))
+
+
+def _on_state(session: LiveSession, person: Participant, peer: Peer, state: str) -> None:
+    if person.peer is not peer or state not in ("failed", "closed"):
+        return
+    _mark_disconnected(session, person)
+
+
+def _mark_disconnected(session: LiveSession, person: Participant) -> None:
+    if person.connected:
+        person.connected = False
+        person.disconnected_at = time.monotonic()
+        session.apply()
+
+
+async def keep_alive(session: LiveSession) -> None:
+    """One loop per session: heartbeats, the grace period, and the active speakers."""
+    last_ping = 0.0
+    speaking: list[str] = []
+    nonce = 0
+    ticks = 0
+    while not session.ended:
+        await asyncio.sleep(LEVELS_INTERVAL_S)
+        now = time.monotonic()
+        if now - last_ping >= HEARTBEAT_INTERVAL_S:
+            last_ping = now
+            nonce += 1
+            for person in session.present():
+                if person.connected:
+                    if now - person.last_seen > HEARTBEAT_TIMEOUT_S:
+                        _mark_disconnected(session, person)
+                    else:
+                        session.send(person, p.PingOut(nonce=nonce))
+                elif (
+                    person.disconnected_at is not None
+                    and now - person.disconnected_at > RECONNECT_GRACE_S
+                ):
+                    session.depart(person, Presence.LEFT, None)
+        levels = session.room.audio_levels()
+        now_speaking = sorted(
+            pid
+            for pid, level in levels.items()
+            if level.speaking and (x := session.participants.get(pid)) and session.heard(x)
+        )
+        session.tick(LEVELS_INTERVAL_S, levels)
+        session.media.note_levels(set(now_speaking), now)
+        if now_speaking != speaking:
+            speaking = now_speaking
+            for person in session.admitted():
+                session.send(person, p.Levels(speaking=speaking))
+        ticks += 1
+        if ticks % MEDIA_EVERY_TICKS == 0:
+            session.media.update(now)
+        leader = session.leader
+        if leader is not None and ticks % OBSERVATION_EVERY_TICKS == 0:
+            session.send(leader, session.observation())
+        if session.floor is not None and ticks % FLOOR_COUNTDOWN_EVERY_TICKS == 0:
+            session.broadcast_state()  # the countdown everyone sees

@@ -1,0 +1,138 @@
+"""Coming back after a server restart: signed rejoin tokens and ``POST .../rejoin``.
+
+Live sessions live in memory, so a restart (an upgrade, ``systemctl restart``) forgets who was in
+the lobby or the room. Before stopping, the server sends each member a ``status`` ``restarting``
+message with a rejoin token: HMAC-SHA256 over the session code, a fresh participant id, the
+member's name and whether they were admitted, valid a few minutes, usable once. The restarted
+server checks it with the same installation secret (``secret.key``) and puts the member back:
+in the room if they were admitted, else in the lobby, without asking their consent or the
+session password again (they gave both before). A leader comes back with their login cookie
+through ``/lead``, which also reopens the session; until then a rejoin answers
+``session_not_open`` and the client tries again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from server.live.participant import Participant, Presence
+from server.live.session import LiveSession
+from server.platform.errors import ErrorId, LingkarError
+
+# A restart (package upgrade, reboot of a small server) takes seconds to a couple of minutes;
+# a token much older than that belongs to a session people have given up on.
+REJOIN_TOKEN_TTL_S = 600
+MAX_REJOIN_TOKEN_CHARS = 1024
+_PURPOSE = b"lingkar rejoin token v1"
+
+
+@dataclass(frozen=True)
+class RejoinClaim:
+    code: str
+    name: str
+    admitted: bool
+    expires: int
+    nonce: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class RejoinTokens:
+    """Mints and checks rejoin tokens; remembers the used ones until they expire."""
+
+    secret: bytes
+    _used: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A key of its own, derived from the installation secret: a rejoin token can never be
+        # mistaken for, or help forge, a login cookie.
+        self._key = hmac.new(self.secret, _PURPOSE, hashlib.sha256).digest()
+
+    def mint(self, live: LiveSession, person: Participant, now: float | None = None) -> str:
+        claim = {
+            "c": live.code,
+            "n": person.name,
+            "a": person.in_room,
+            "e": int(time.time() if now is None else now) + REJOIN_TOKEN_TTL_S,
+            "j": secrets.token_urlsafe(12),
+        }
+        body = _b64(json.dumps(claim, separators=(",", ":")).encode("utf-8"))
+        return f"{body}.{self._sign(body)}"
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+
+    def check(self, token: str, code: str, now: float | None = None) -> RejoinClaim:
+        """The claim of a valid, unexpired, unused token for this session; else unauthorized."""
+        refused = LingkarError(ErrorId.UNAUTHORIZED, "this rejoin token is not valid (any more)")
+        body, dot, signature = token.partition(".")
+        if not dot or not hmac.compare_digest(self._sign(body), signature):
+            raise refused
+        try:
+            raw = json.loads(_unb64(body))
+            claim = RejoinClaim(
+                code=str(raw["c"]),
+                name=str(raw["n"]),
+                admitted=raw["a"] is True,
+                expires=int(raw["e"]),
+                nonce=str(raw["j"]),
+            )
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise refused from None
+        moment = time.time() if now is None else now
+        self._forget_expired(moment)
+        if claim.code != code or claim.expires < moment or claim.nonce in self._used:
+            raise refused
+        return claim
+
+    def spend(self, claim: RejoinClaim) -> None:
+        self._used[claim.nonce] = claim.expires
+
+    def _forget_expired(self, now: float) -> None:
+        for nonce in [n for n, expires in self._used.items() if expires < now]:
+            del self._used[nonce]
+
+
+def restore_member(live: LiveSession, claim: RejoinClaim) -> Participant:
+    """Put a member back as the token says: the lobby's rules (capacity, name) apply again."""
+    person = live.add_member(claim.name)
+    if claim.admitted:
+        # The leader admitted them before the restart; asking again would only interrupt.
+        person.presence = Presence.ADMITTED
+        person.admitted_at = time.time()
+        live.apply()
+    return person
+
+
+async def rejoin(request: web.Request) -> web.Response:
+    from server.keys import REJOIN_TOKENS
+    from server.live.signalling import _entry, _live, _text, json_body
+
+    body = await json_body(request)
+    token = _text(body, "rejoin_token", MAX_REJOIN_TOKEN_CHARS)
+    tokens = request.app[REJOIN_TOKENS]
+    claim = tokens.check(token, request.match_info["code"])
+    live = _live(request)  # session_not_open until the leader is back: the client retries
+    person = restore_member(live, claim)
+    tokens.spend(claim)
+    return _entry(request, live, person)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/sessions/{code}/rejoin", rejoin)

@@ -1,0 +1,192 @@
+"""HTTPS signalling: joining, the leader's entry, resuming, and the first offer and answer.
+
+After the first answer everything goes over the participant's ``control`` data channel.
+Every body is size-limited JSON; every refusal is ``{"error": id, "message": text}`` with the
+status of server.platform.errors.HTTP_STATUS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from rtc.ports import media_ports
+from server.accounts.auth import current_counselor, request_from_our_pages
+from server.keys import DATABASE, JOIN_LIMITS, LIVE_SESSIONS, SETTINGS
+from server.live import protocol as p
+from server.live.connection import attach_peer
+from server.live.participant import Participant
+from server.live.session import LiveSession
+from server.live.turn import client_ice_servers
+from server.platform.errors import ErrorId, LingkarError
+from server.platform.limits import MAX_HTTP_BODY_BYTES, MAX_SESSION_PASSWORD_CHARS
+from server.sessions.store import check_session_password, get_session_by_code
+
+log = logging.getLogger("lingkar.signalling")
+
+
+def error_response(exc: LingkarError) -> web.Response:
+    return web.json_response(
+        {"error": exc.error.value, "message": exc.message}, status=exc.http_status
+    )
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Under /api/, every refusal is the JSON error shape, whatever raised it."""
+    if not request.path.startswith("/api/"):
+        response: web.StreamResponse = await handler(request)
+        return response
+    try:
+        response = await handler(request)
+        return response
+    except LingkarError as exc:
+        return error_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(LingkarError(ErrorId.TOO_LARGE, "the request body is too large"))
+    except web.HTTPNotFound:
+        return error_response(LingkarError(ErrorId.NOT_FOUND, "no such resource"))
+    except web.HTTPMethodNotAllowed:
+        return error_response(LingkarError(ErrorId.MALFORMED, "method not allowed"))
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    if not request_from_our_pages(request):
+        raise LingkarError(ErrorId.FORBIDDEN, "cross-origin requests are refused")
+    if request.content_type != "application/json":
+        raise LingkarError(ErrorId.MALFORMED, "send JSON (Content-Type: application/json)")
+    if request.content_length is not None and request.content_length > MAX_HTTP_BODY_BYTES:
+        raise LingkarError(ErrorId.TOO_LARGE, f"at most {MAX_HTTP_BODY_BYTES} bytes")
+    raw = await request.content.read(MAX_HTTP_BODY_BYTES + 1)
+    if len(raw) > MAX_HTTP_BODY_BYTES:
+        raise LingkarError(ErrorId.TOO_LARGE, f"at most {MAX_HTTP_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise LingkarError(ErrorId.MALFORMED, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise LingkarError(ErrorId.MALFORMED, "the body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], field: str, limit: int, required: bool = True) -> str:
+    value = body.get(field)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise LingkarError(ErrorId.MALFORMED, f"{field} must be text")
+    if len(value) > limit:
+        raise LingkarError(ErrorId.TOO_LARGE, f"{field} is longer than {limit} characters")
+    return value
+
+
+def _live(request: web.Request) -> LiveSession:
+    code = request.match_info["code"]
+    live = request.app[LIVE_SESSIONS].get(code)
+    if live is None or live.ended:
+        raise LingkarError(
+            ErrorId.SESSION_NOT_OPEN, "the counselor has not opened this session yet"
+        )
+    return live
+
+
+def _client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _entry(request: web.Request, live: LiveSession, person: Participant) -> web.Response:
+    return web.json_response(
+        {
+            # Fresh, time-limited TURN credentials with every entry (server/live/turn.py).
+            "ice_servers": client_ice_servers(request.app[SETTINGS]),
+            "protocol": p.PROTOCOL_VERSION,
+            "participant": person.id,
+            "token": person.token,
+            "resume_token": person.resume_token,
+            "role": person.role.value,
+            "status": person.presence.value,
+            "title": live.title,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def join(request: web.Request) -> web.Response:
+    """A member asks to enter: name, consent, password when set. They land in the lobby."""
+    body = await json_body(request)
+    if body.get("consent") is not True:
+        raise LingkarError(ErrorId.CONSENT_REQUIRED, "joining needs your consent")
+    password = _text(body, "password", MAX_SESSION_PASSWORD_CHARS, required=False)
+    record = await get_session_by_code(request.app[DATABASE], request.match_info["code"])
+    if record is None:
+        raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
+    live = _live(request)
+    if record.has_password:
+        limits = request.app[JOIN_LIMITS]
+        key = f"{record.id}:{_client_address(request)}"
+        if not limits.would_allow(key):
+            raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
+        if not await check_session_password(record, password):
+            limits.allow(key)  # counts the failure
+            raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
+    person = live.add_member(body.get("name"))
+    return _entry(request, live, person)
+
+
+async def lead(request: web.Request) -> web.Response:
+    """The session's own counselor enters as its leader; the session opens."""
+    await json_body(request)
+    counselor = await current_counselor(request)
+    if counselor is None:
+        raise LingkarError(ErrorId.UNAUTHORIZED, "log in as the session's counselor")
+    record = await get_session_by_code(request.app[DATABASE], request.match_info["code"])
+    if record is None or record.counselor_id != counselor.id:
+        raise LingkarError(ErrorId.NOT_FOUND, "no session of yours has this code")
+    if record.status == "ended":
+        raise LingkarError(ErrorId.SESSION_NOT_OPEN, "this session has ended")
+    live = await request.app[LIVE_SESSIONS].open(record)
+    person = live.add_leader(counselor.display_name)
+    live.apply()
+    return _entry(request, live, person)
+
+
+async def resume(request: web.Request) -> web.Response:
+    """Come back after a dropped connection, within the grace period, without a new admission."""
+    body = await json_body(request)
+    live = _live(request)
+    participant_id = _text(body, "participant", 64)
+    offered = _text(body, "resume_token", 64)
+    person = live.participants.get(participant_id)
+    if person is None or not person.present or not person.resume_matches(offered):
+        raise LingkarError(ErrorId.UNAUTHORIZED, "this place in the session has expired")
+    person.renew_token()
+    return _entry(request, live, person)
+
+
+async def offer(request: web.Request) -> web.Response:
+    """The browser's first offer (and one after each reconnection), with the participant token."""
+    body = await json_body(request)
+    live = _live(request)
+    person = live.participants.get(request.match_info["participant"])
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if person is None or not person.present or scheme != "Bearer" or not person.take_token(token):
+        raise LingkarError(ErrorId.UNAUTHORIZED, "missing, wrong or expired participant token")
+    if body.get("type") != "offer":
+        raise LingkarError(ErrorId.MALFORMED, 'type must be "offer"')
+    sdp = _text(body, "sdp", MAX_HTTP_BODY_BYTES)
+    # The server's side of this connection gathers its sockets here: in the media port range.
+    with media_ports(*request.app[SETTINGS].media_ports):
+        answer = await attach_peer(live, person, sdp)
+    return web.json_response(
+        {"type": "answer", "sdp": answer}, headers={"Cache-Control": "no-store"}
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/sessions/{code}/join", join)
+    app.router.add_post("/api/sessions/{code}/lead", lead)
+    app.router.add_post("/api/sessions/{code}/resume", resume)
+    app.router.add_post("/api/sessions/{code}/participants/{participant}/offer", offer)
