@@ -14,7 +14,8 @@ from rtc import SelfTestError
 from rtc.ports import PortRangeError
 from server import __version__
 from server.accounts.counselor_cli import add_counselor_commands, run_counselor_command
-from server.platform.settings import Settings, SettingsError
+from server.platform.config_file import load_settings
+from server.platform.settings import SettingsError
 from server.records.retention import add_retention_commands, run_retention_command
 from server.serve import run_server
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_retention_command(args)
     if args.command == "serve":
         try:
-            settings = Settings.from_env(
+            settings = load_settings(
                 config=args.config,
                 host=args.host,
                 port=args.port,

@@ -23,8 +23,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from rtc import DownlinkReport
-from server.keys import LIVE_SESSIONS, METRICS_REGISTRY, SETTINGS
-from server.platform.settings import networks
+from server.live.registry import LIVE_SESSIONS
+from server.platform.settings import SETTINGS, networks
 
 # (metric name, help, field of rtc.CountersSnapshot)
 MEDIA_COUNTERS = (
@@ -142,6 +142,10 @@ def _downlinks(reports: list[DownlinkReport]) -> Iterator[Metric]:
         buckets=buckets,
         sum_value=sum(r.estimate_bps for r in reports),
     )
+
+
+# This application's Prometheus registry: one per app, never global.
+METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
 def create_registry(app: web.Application) -> CollectorRegistry:

@@ -13,7 +13,7 @@ from aiohttp import web
 from rtc import self_test
 from server.accounts.counselors import count_counselors
 from server.app import create_app
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.platform.addresses import lan_ipv4_addresses
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.settings import DEFAULT_DATA_DIR, Settings, SettingsError

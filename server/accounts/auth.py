@@ -20,10 +20,10 @@ from multidict import MultiDict, MultiDictProxy
 from yarl import URL
 
 from server.accounts.counselors import Counselor, get_counselor
-from server.keys import DATABASE, SETTINGS
+from server.db.database import DATABASE
 from server.platform.keyfiles import load_or_create_key
 from server.platform.pages import error_page
-from server.platform.settings import SECRET_KEY_BYTES, Settings, SettingsError
+from server.platform.settings import SECRET_KEY_BYTES, SETTINGS, Settings, SettingsError
 
 SESSION_COOKIE = "lingkar_login"
 # A counselor logs in once per school day.

@@ -28,6 +28,7 @@ from server.accounts.counselors import (
 )
 from server.accounts.passwords import PASSWORD_MIN, PasswordError, check_password_rules
 from server.db.database import open_database
+from server.platform.config_file import load_settings
 from server.platform.settings import Settings, SettingsError
 
 EXIT_OK = 0
@@ -152,7 +153,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> str:
 
 def run_counselor_command(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+        settings = load_settings(data_dir=args.data_dir, database_url=args.database_url)
     except SettingsError as exc:
         print(f"lingkar: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -19,14 +19,19 @@ from server.accounts.auth import (
     safe_next,
 )
 from server.accounts.counselors import authenticate
+from server.db.database import DATABASE
 from server.db.schema import USERNAME_MAX
-from server.keys import DATABASE, LOGIN_LIMITS
 from server.platform.pages import render_page
+from server.platform.ratelimit import LoginLimits
 
 log = logging.getLogger("lingkar.login")
 
 # The form's fields are bounded before any work is done on them.
 USERNAME_INPUT_MAX = USERNAME_MAX
+
+
+# Failed-login counters per account and per client address (server/platform/ratelimit.py).
+LOGIN_LIMITS = web.AppKey("login_limits", LoginLimits)
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -91,3 +96,11 @@ async def logout(request: web.Request) -> web.Response:
 async def logout_get(request: web.Request) -> web.Response:
     # Logging out changes state, so only a POST with a CSRF token does it.
     raise web.HTTPSeeOther(location="/dashboard")
+
+
+def add_routes(app: web.Application) -> None:
+    app[LOGIN_LIMITS] = LoginLimits()
+    app.router.add_get("/login", login_form, name="login")
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout, name="logout")
+    app.router.add_get("/logout", logout_get)

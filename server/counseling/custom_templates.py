@@ -1,8 +1,7 @@
 """A counselor's own session templates: the repository over the ``templates`` table.
 
-A counselor copies a built-in template (server/counseling/stages.py) and changes it: its name, and
-per
-stage the names, guidance, checklist, minutes and preset; stages can be added, removed and
+A counselor copies a built-in template (server/counseling/stages.py) and changes it: its name,
+and per stage the names, guidance, checklist, minutes and preset; stages can be added, removed and
 reordered. Sessions refer to a custom template by the key ``custom:<id>``; ``resolve_template``
 turns that key (or a built-in's) into the same ``Template``/``Stage`` objects the built-ins are,
 so the live session runs it unchanged. The live session takes a copy when it opens: editing

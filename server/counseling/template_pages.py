@@ -38,8 +38,8 @@ from server.counseling.custom_templates import (
     update_template,
 )
 from server.counseling.stages import DEFAULT_TEMPLATE, TEMPLATES, Policy, Preset, Stage, Text
+from server.db.database import DATABASE
 from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX
-from server.keys import DATABASE
 from server.platform.pages import page_context, render_page
 
 # Longer input cannot be a number of minutes: do not parse it.
@@ -112,8 +112,7 @@ class StageDraft:
         )
 
     def stage(self) -> Stage:
-        """The stage to validate (server/counseling/custom_templates.py names what is wrong with
-        it)."""
+        """The stage to validate (custom_templates.py names what is wrong with it)."""
         minutes = self.minutes.strip()
         lines = zip_longest(
             self.checklist_id.splitlines(), self.checklist_en.splitlines(), fillvalue=""

@@ -22,10 +22,11 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from server.keys import DATABASE, SETTINGS
-from server.platform.settings import Settings
+from server.platform.settings import SETTINGS, Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The database engine, open from start-up to cleanup (``database_context``).
+DATABASE = web.AppKey("database", AsyncEngine)
 # How long SQLite waits for another writer (the CLI while the server runs) before failing.
 SQLITE_BUSY_TIMEOUT_S = 10
 

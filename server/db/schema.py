@@ -200,8 +200,8 @@ participation = Table(
     UniqueConstraint("session_id", "participant", name="uq_participation_session_participant"),
 )
 
-# The leader's note and ratings on a member: AES-GCM ciphertext (server/platform/sealing.py), never
-# clear.
+# The leader's note and ratings on a member: AES-GCM ciphertext (server/platform/sealing.py),
+# never clear.
 notes = Table(
     "notes",
     metadata,
@@ -241,11 +241,9 @@ reports = Table(
 
 CUSTOM_TEMPLATE_NAME_MAX = 80
 
-# A template a counselor made from a built-in one (server/counseling/stages.py). ``stages`` is
-# JSON: the
-# ordered stages with their texts and presets, checked by server/counseling/custom_templates.py
-# (shape and
-# sizes) before every write. Sessions refer to one by the key ``custom:<id>``.
+# A template a counselor made from a built-in one (server/counseling/stages.py). ``stages`` is JSON:
+# the ordered stages with their texts and presets, checked by server/counseling/custom_templates.py
+# (shape and sizes) before every write. Sessions refer to one by the key ``custom:<id>``.
 templates = Table(
     "templates",
     metadata,

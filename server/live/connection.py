@@ -15,6 +15,7 @@ from rtc import NegotiationError, Peer
 from rtc.datachannel_guard import Refusal, guard_data_channels
 from server.live import protocol as p
 from server.live.control_channel import ControlInbox
+from server.live.negotiation import negotiate
 from server.live.participant import Participant, Presence
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
@@ -95,43 +96,6 @@ def _on_control(session: LiveSession, person: Participant, peer: Peer, channel: 
     person.last_seen = time.monotonic()
     session.greet(person)
     session.apply()
-    session.spawn(negotiate(session, person, peer))
-
-
-async def negotiate(session: LiveSession, person: Participant, peer: Peer) -> None:
-    """Send the server's next offer, if one is due and none is outstanding."""
-    if (
-        person.peer is not peer
-        or person.channel is None
-        or person.offer_outstanding
-        or not peer.negotiation_needed
-        or session.ended
-    ):
-        return
-    person.offer_outstanding = True
-    try:
-        sdp = await peer.create_offer()
-    except NegotiationError:
-        person.offer_outstanding = False
-        log.warning("could not make an offer", exc_info=True)
-        return
-    tracks = {
-        mid: p.TrackInfo(participant=track.peer_id, kind=track.kind)
-        for mid, track in peer.subscription_mids().items()
-    }
-    session.send(person, p.Offer(sdp=sdp, tracks=tracks))
-
-
-async def accept_answer(session: LiveSession, person: Participant, sdp: str) -> None:
-    peer = person.peer
-    if peer is None or not person.offer_outstanding:
-        raise LingkarError(ErrorId.CONFLICT, "no offer is waiting for an answer")
-    try:
-        await peer.accept_answer(sdp)
-    except NegotiationError as exc:
-        raise LingkarError(ErrorId.NEGOTIATION_FAILED, str(exc)) from None
-    finally:
-        person.offer_outstanding = False
     session.spawn(negotiate(session, person, peer))
 
 

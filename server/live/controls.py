@@ -13,6 +13,7 @@ from typing import Any
 
 from server.live import protocol as p
 from server.live.floor import Floor, start_turns
+from server.live.negotiation import accept_answer
 from server.live.participant import Participant, Presence
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
@@ -39,8 +40,6 @@ def _in_room_member(session: LiveSession, participant_id: str) -> Participant:
 
 
 async def answer(session: LiveSession, sender: Participant, msg: p.Answer) -> None:
-    from server.live.connection import accept_answer
-
     await accept_answer(session, sender, msg.sdp)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts.auth import require_counselor
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.platform.pages import error_page, render_page
 from server.sessions.codes import normalize_code
 from server.sessions.store import GuidanceSession, get_session_by_code

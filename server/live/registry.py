@@ -15,17 +15,20 @@ from aiortc import RTCIceServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rtc import DownlinkReport, Room, ports
+from server.accounts.auth import load_or_create_secret
 from server.counseling.custom_templates import resolve_template
 from server.counseling.stages import ONLINE
+from server.db.database import DATABASE
 from server.db.schema import ABANDONED
 from server.live import protocol as p
 from server.live.connection import keep_alive
 from server.live.participant import Presence
+from server.live.recorder import Recorder
 from server.live.rejoin import RejoinTokens
 from server.live.session import LiveSession
 from server.live.turn import server_ice_servers
 from server.platform.notes_key import load_or_create_notes_key
-from server.records.recorder import Recorder
+from server.platform.settings import SETTINGS
 from server.sessions.store import GuidanceSession, open_session_ids, set_session_status
 
 log = logging.getLogger("lingkar.live")
@@ -34,11 +37,14 @@ log = logging.getLogger("lingkar.live")
 SWEEP_INTERVAL_S = 30.0
 
 
+# The open sessions in memory (``LiveSessions``), from start-up to cleanup.
+LIVE_SESSIONS: web.AppKey[LiveSessions] = web.AppKey("live_sessions")
+# Signs and checks the tokens that bring members back after a restart (server/live/rejoin.py).
+REJOIN_TOKENS = web.AppKey("rejoin_tokens", RejoinTokens)
+
+
 async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
     """Open sessions live from start-up to cleanup; a stop closes them for their people."""
-    from server.accounts.auth import load_or_create_secret
-    from server.keys import DATABASE, LIVE_SESSIONS, REJOIN_TOKENS, SETTINGS
-
     settings = app[SETTINGS]
     # Media sockets bind in media_ports (rtc/ports.py); refuse to start if that cannot hold.
     ports.install(asyncio.get_running_loop())
@@ -100,8 +106,8 @@ class LiveSessions:
             return live  # opened by a request that came in while the template was read
         if template is None:
             # Deleted meanwhile (server/counseling/custom_templates.py refuses that while the
-            # session is
-            # upcoming): the session still opens, on the online model. No names in the log.
+            # session is upcoming): the session still opens, on the online model. No names in the
+            # log.
             log.warning("session %d: its template is gone; the online model is used", record.id)
             template = ONLINE
         live = LiveSession(

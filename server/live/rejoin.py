@@ -1,4 +1,5 @@
-"""Coming back after a server restart: signed rejoin tokens and ``POST .../rejoin``.
+"""Coming back after a server restart: signed rejoin tokens (``POST .../rejoin`` is in
+server/live/signalling.py).
 
 Live sessions live in memory, so a restart (an upgrade, ``systemctl restart``) forgets who was in
 the lobby or the room. Before stopping, the server sends each member a ``status`` ``restarting``
@@ -21,8 +22,6 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-
-from aiohttp import web
 
 from server.live.participant import Participant, Presence
 from server.live.session import LiveSession
@@ -118,21 +117,3 @@ def restore_member(live: LiveSession, claim: RejoinClaim) -> Participant:
         person.admitted_at = time.time()
         live.apply()
     return person
-
-
-async def rejoin(request: web.Request) -> web.Response:
-    from server.keys import REJOIN_TOKENS
-    from server.live.signalling import _entry, _live, _text, json_body
-
-    body = await json_body(request)
-    token = _text(body, "rejoin_token", MAX_REJOIN_TOKEN_CHARS)
-    tokens = request.app[REJOIN_TOKENS]
-    claim = tokens.check(token, request.match_info["code"])
-    live = _live(request)  # session_not_open until the leader is back: the client retries
-    person = restore_member(live, claim)
-    tokens.spend(claim)
-    return _entry(request, live, person)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/sessions/{code}/rejoin", rejoin)

@@ -24,9 +24,9 @@ from server.live.media_plan import MediaPlan
 from server.live.names import clean_display_name, ensure_unique
 from server.live.observation import Participation
 from server.live.participant import Participant, Presence, Role, new_id
+from server.live.recorder import Recorder
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import CHAT_HISTORY_MESSAGES, MAX_MEMBERS_PER_SESSION, MAX_WAITING
-from server.records.recorder import Recorder
 
 log = logging.getLogger("lingkar.live")
 
@@ -73,7 +73,7 @@ class LiveSession:
         self.ended = False
         self.on_end: Callable[[LiveSession], None] | None = None
         # Writes attendance, stages, participation, notes and evaluations
-        # (server/records/recorder.py).
+        # (server/live/recorder.py).
         self.recorder: Recorder | None = None
         self.evaluation_open = False
         # The answers so far, for a leader who reconnects (memory only; stored sealed too).

@@ -15,14 +15,23 @@ from aiohttp import web
 
 from rtc.ports import media_ports
 from server.accounts.auth import current_counselor, request_from_our_pages
-from server.keys import DATABASE, JOIN_LIMITS, LIVE_SESSIONS, SETTINGS
+from server.db.database import DATABASE
 from server.live import protocol as p
 from server.live.connection import attach_peer
 from server.live.participant import Participant
+from server.live.registry import LIVE_SESSIONS, REJOIN_TOKENS
+from server.live.rejoin import MAX_REJOIN_TOKEN_CHARS, restore_member
 from server.live.session import LiveSession
 from server.live.turn import client_ice_servers
 from server.platform.errors import ErrorId, LingkarError
-from server.platform.limits import MAX_HTTP_BODY_BYTES, MAX_SESSION_PASSWORD_CHARS
+from server.platform.limits import (
+    JOIN_PASSWORD_FAILURES,
+    JOIN_PASSWORD_WINDOW_S,
+    MAX_HTTP_BODY_BYTES,
+    MAX_SESSION_PASSWORD_CHARS,
+)
+from server.platform.ratelimit import KeyedRateLimiter
+from server.platform.settings import SETTINGS
 from server.sessions.store import check_session_password, get_session_by_code
 
 log = logging.getLogger("lingkar.signalling")
@@ -51,6 +60,10 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return error_response(LingkarError(ErrorId.NOT_FOUND, "no such resource"))
     except web.HTTPMethodNotAllowed:
         return error_response(LingkarError(ErrorId.MALFORMED, "method not allowed"))
+
+
+# Wrong session passwords per session and client address.
+JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -185,7 +198,21 @@ async def offer(request: web.Request) -> web.Response:
     )
 
 
+async def rejoin(request: web.Request) -> web.Response:
+    """A member comes back after a restart with the token the server gave before stopping."""
+    body = await json_body(request)
+    token = _text(body, "rejoin_token", MAX_REJOIN_TOKEN_CHARS)
+    tokens = request.app[REJOIN_TOKENS]
+    claim = tokens.check(token, request.match_info["code"])
+    live = _live(request)  # session_not_open until the leader is back: the client retries
+    person = restore_member(live, claim)
+    tokens.spend(claim)
+    return _entry(request, live, person)
+
+
 def add_routes(app: web.Application) -> None:
+    app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
+    app.router.add_post("/api/sessions/{code}/rejoin", rejoin)
     app.router.add_post("/api/sessions/{code}/join", join)
     app.router.add_post("/api/sessions/{code}/lead", lead)
     app.router.add_post("/api/sessions/{code}/resume", resume)

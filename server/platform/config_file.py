@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from server.platform.settings import SettingsError
+from server.platform.settings import Settings, SettingsError
 
 CONFIG_VARIABLE = "LINGKAR_CONFIG"
 
@@ -137,3 +137,16 @@ def collect(env: Mapping[str, str] | None, config: Path | None) -> dict[str, obj
     values = read_file(config) if config is not None else {}
     values.update(read_environment(source))
     return values
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    config: Path | None = None,
+    **overrides: object,
+) -> Settings:
+    """Build settings: the TOML file (``config``, else ``LINGKAR_CONFIG``), then
+    ``LINGKAR_*`` variables, then keyword overrides (the CLI's flags) win."""
+    values = collect(env, config)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

@@ -7,7 +7,14 @@ import time
 from aiohttp import web
 
 from server import __version__
-from server.keys import STARTED_AT
+
+# When this application started (time.monotonic), for the uptime.
+STARTED_AT = web.AppKey("started_at", float)
+
+
+def setup_health(app: web.Application) -> None:
+    app[STARTED_AT] = time.monotonic()
+    app.router.add_get("/healthz", healthz, name="healthz")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 DEFAULT_LANGUAGE = "id"
 LANGUAGE_COOKIE = "lang"
 
@@ -72,3 +74,11 @@ def _ranked_tags(header: str) -> list[str]:
         if quality > 0:
             ranked.append((-quality, index, tag))
     return [tag for _, _, tag in sorted(ranked)]
+
+
+# The message catalogues, loaded once at start-up (``setup_catalogues``).
+CATALOGUES = web.AppKey("catalogues", Catalogues)
+
+
+def setup_catalogues(app: web.Application, directory: Path) -> None:
+    app[CATALOGUES] = Catalogues.load(directory)

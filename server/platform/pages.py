@@ -7,8 +7,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from server.keys import CATALOGUES
-from server.platform.i18n import LANGUAGE_COOKIE
+from server.platform.i18n import CATALOGUES, LANGUAGE_COOKIE
 
 # A year: the choice is a preference, not personal data.
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -2,9 +2,8 @@
 
 Every setting has a default that lets ``lingkar serve`` start on one machine with nothing
 configured: an SQLite file and a self-signed certificate in the data directory, https on 8443.
-Reading the file and the variables lives in :mod:`server.platform.config_file`; this module holds
-the
-values and checks what each one means.
+Reading the file and the variables lives in :mod:`server.platform.config_file`; this module
+holds the values and checks what each one means.
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from aiortc.rtcicetransport import parse_stun_turn_uri
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -140,21 +139,9 @@ class Settings:
     def has_turn(self) -> bool:
         return any(_is_turn(url) for url in self.ice_servers)
 
-    @classmethod
-    def from_env(
-        cls,
-        env: Mapping[str, str] | None = None,
-        *,
-        config: Path | None = None,
-        **overrides: object,
-    ) -> Settings:
-        """Build settings: the TOML file (``config``, else ``LINGKAR_CONFIG``), then
-        ``LINGKAR_*`` variables, then keyword overrides (the CLI's flags) win."""
-        from server.platform.config_file import collect
 
-        values = collect(env, config)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+# The application's settings (made by server/app.py's create_app from what it is given).
+SETTINGS = web.AppKey("settings", Settings)
 
 
 def _is_turn(url: str) -> bool:

@@ -2,9 +2,9 @@
 
 ``load_report`` reads the plan, attendance, stages held, participation, the leader's notes and
 ratings, the members' evaluations and the counselor's conclusions and opens what is sealed
-(server/platform/sealing.py). Chat is never part of it: it is never stored. The HTML page, the PDF
-and
-the CSV (server/records/report_pages.py, report_pdf.py, report_csv.py) all render this one object.
+(server/platform/sealing.py). Chat is never part of it: it is never stored. The HTML page, the
+PDF and the CSV (server/records/report_pages.py, report_pdf.py, report_csv.py) all render this
+one object.
 """
 
 from __future__ import annotations

@@ -16,10 +16,11 @@ from aiohttp import web
 from server.accounts.auth import checked_form, csrf_token, current_counselor, require_counselor
 from server.accounts.counselors import Counselor
 from server.counseling.plans import Plan, get_plan
-from server.keys import DATABASE, SETTINGS
+from server.db.database import DATABASE
 from server.platform.errors import HTTP_STATUS, ErrorId
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.pages import error_page, page_context, render_page
+from server.platform.settings import SETTINGS
 from server.records.report import (
     CONCLUSION_FIELDS,
     EVALUATION_ANSWERS,

@@ -30,12 +30,12 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.db.database import open_database
+from server.db.database import DATABASE, open_database
 from server.db.schema import attendance, evaluations, notes, participation, plans, reports, sessions
-from server.keys import DATABASE, SETTINGS
+from server.platform.config_file import load_settings
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.sealing import SealError, seal, unseal
-from server.platform.settings import Settings, SettingsError
+from server.platform.settings import SETTINGS, Settings, SettingsError
 from server.records.report import PERSONAL_CONCLUSION_FIELDS
 
 log = logging.getLogger("lingkar.retention")
@@ -194,7 +194,7 @@ async def _run(settings: Settings) -> RetentionResult:
 
 def run_retention_command(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env(
+        settings = load_settings(
             config=args.config, data_dir=args.data_dir, database_url=args.database_url
         )
         result = asyncio.run(_run(settings))

@@ -28,9 +28,10 @@ from server.counseling.plans import (
     save_plan,
 )
 from server.counseling.stages import DEFAULT_TEMPLATE, TEMPLATES
+from server.db.database import DATABASE
 from server.db.schema import ABANDONED, FIELDS, GROUP_SIZE_MAX, GROUP_SIZE_MIN, TOPIC_KINDS
-from server.keys import DATABASE, SETTINGS
 from server.platform.pages import render_page
+from server.platform.settings import SETTINGS
 from server.sessions.listing import ListQuery, group_sessions, session_date
 from server.sessions.store import (
     GuidanceSession,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.platform.pages import render_page
 from server.sessions.codes import normalize_code
 from server.sessions.store import get_session_by_code

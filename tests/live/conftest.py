@@ -12,7 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from server.accounts.counselors import create_counselor
 from server.app import create_app
-from server.keys import DATABASE, LIVE_SESSIONS
+from server.db.database import DATABASE
+from server.live.registry import LIVE_SESSIONS
 from server.platform.settings import Settings
 from server.sessions.store import create_session
 from tests.live.client import LiveClient

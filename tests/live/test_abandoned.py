@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
+from server.db.database import DATABASE
 from server.db.schema import ABANDONED
-from server.keys import DATABASE, LIVE_SESSIONS
+from server.live.registry import LIVE_SESSIONS
 from server.sessions.store import (
     create_session,
     get_session,

@@ -9,10 +9,11 @@ from pathlib import Path
 from av import AudioFrame
 from sqlalchemy import select
 
+from server.db.database import DATABASE
 from server.db.schema import attendance, evaluations, notes, participation, stage_log
-from server.keys import DATABASE, SETTINGS
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.sealing import unseal
+from server.platform.settings import SETTINGS
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene
 from tests.live.test_controls import admitted, audio_flows, audio_stopped

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from server.accounts.counselors import Counselor, create_counselor
 from server.app import create_app
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.platform.settings import Settings
 
 PASSWORD = "kata-sandi-rahasia"

@@ -1,5 +1,4 @@
-"""Helpers for tests of the counseling record: rows written the way server/records/recorder.py
-writes
+"""Helpers for tests of the counseling record: rows written the way server/live/recorder.py writes
 them during a live session (straight through SQLAlchemy, sealed with server/platform/sealing.py)."""
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, update
 
 from server.counseling.plans import Plan, save_plan
+from server.db.database import DATABASE
 from server.db.schema import (
     attendance,
     evaluations,
@@ -20,9 +20,9 @@ from server.db.schema import (
     sessions,
     stage_log,
 )
-from server.keys import DATABASE, SETTINGS
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.sealing import seal
+from server.platform.settings import SETTINGS
 from server.sessions.store import GuidanceSession, create_session
 
 START = datetime(2025, 3, 4, 2, 30, tzinfo=UTC)  # 09:30 in Jakarta

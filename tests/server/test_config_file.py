@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from server.platform.config_file import SETTINGS, variable
+from server.platform.config_file import SETTINGS, load_settings, variable
 from server.platform.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
         'port = 9000\nhost = "127.0.0.1"\nretention_days = 7\nmedia_ports = "41000-41099"\n'
         'ice_servers = ["stun:turn.example:3478"]\ntrusted_proxies = ["10.0.0.1"]\n',
     )
-    settings = Settings.from_env(
+    settings = load_settings(
         {"LINGKAR_PORT": "9100", "LINGKAR_TRUSTED_PROXIES": "10.0.0.2, 10.0.0.3"},
         config=config,
         host="::1",
@@ -47,7 +47,7 @@ def test_file_then_environment_then_flags(tmp_path: Path) -> None:
 
 def test_lingkar_config_names_the_file(tmp_path: Path) -> None:
     config = write(tmp_path, "port = 9001\n")
-    assert Settings.from_env({"LINGKAR_CONFIG": str(config)}).port == 9001
+    assert load_settings({"LINGKAR_CONFIG": str(config)}).port == 9001
 
 
 @pytest.mark.parametrize(
@@ -74,12 +74,12 @@ def test_lingkar_config_names_the_file(tmp_path: Path) -> None:
 )
 def test_invalid_file_names_the_setting(tmp_path: Path, text: str, named: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(named)):
-        Settings.from_env({}, config=write(tmp_path, text))
+        load_settings({}, config=write(tmp_path, text))
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"config: .*does not exist"):
-        Settings.from_env({"LINGKAR_CONFIG": str(tmp_path / "nope.toml")})
+        load_settings({"LINGKAR_CONFIG": str(tmp_path / "nope.toml")})
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 )
 def test_invalid_variable_names_the_variable(name: str, raw: str) -> None:
     with pytest.raises(SettingsError, match=variable(name)):
-        Settings.from_env({variable(name): raw})
+        load_settings({variable(name): raw})
 
 
 def test_the_example_file_documents_every_setting_with_valid_values() -> None:

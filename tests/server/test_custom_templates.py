@@ -36,9 +36,9 @@ from server.counseling.custom_templates import (
     update_template,
 )
 from server.counseling.stages import CLASSIC, ONLINE, Preset, Stage, Text
-from server.db.database import open_database
+from server.db.database import DATABASE, open_database
 from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX, stage_log, templates
-from server.keys import DATABASE, LIVE_SESSIONS
+from server.live.registry import LIVE_SESSIONS
 from server.platform.settings import Settings
 from server.records.report import load_report
 from server.sessions.store import (

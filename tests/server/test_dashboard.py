@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.sessions.store import GuidanceSession, create_session, list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from server.accounts.counselors import create_counselor, remove_counselor
 from server.db.database import current_revision, head_revision, migrate, open_database, sync_url
 from server.db.schema import metadata
+from server.platform.config_file import load_settings
 from server.platform.settings import Settings, SettingsError
 from server.sessions.store import create_session, get_session
 
@@ -63,7 +64,7 @@ async def test_foreign_keys_are_enforced_on_sqlite(tmp_path: Path) -> None:
 def test_database_url_setting() -> None:
     default = Settings(data_dir=Path("/srv/lingkar"))
     assert str(default.async_database_url) == "sqlite+aiosqlite:////srv/lingkar/lingkar.sqlite3"
-    pg = Settings.from_env({"LINGKAR_DATABASE_URL": "postgresql://u:secret@db/lingkar"})
+    pg = load_settings({"LINGKAR_DATABASE_URL": "postgresql://u:secret@db/lingkar"})
     assert pg.async_database_url.drivername == "postgresql+psycopg"
     assert pg.async_database_url.password == "secret"
     assert Settings(database_url="sqlite:///x.db").async_database_url.drivername == (
@@ -83,7 +84,7 @@ def test_database_url_setting() -> None:
 )
 def test_invalid_database_url_names_the_setting(raw: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message) as error:
-        Settings.from_env({"LINGKAR_DATABASE_URL": raw})
+        load_settings({"LINGKAR_DATABASE_URL": raw})
     assert str(error.value).startswith("database_url:")
     assert "p@h" not in str(error.value), "a password in the URL is never repeated"
 
@@ -91,4 +92,4 @@ def test_invalid_database_url_names_the_setting(raw: str, message: str) -> None:
 @pytest.mark.parametrize("raw", ["abc", "00" * 31, "zz" * 32])
 def test_invalid_secret_key_names_the_setting(raw: str) -> None:
     with pytest.raises(SettingsError, match=r"^secret_key:"):
-        Settings.from_env({"LINGKAR_SECRET_KEY": raw})
+        load_settings({"LINGKAR_SECRET_KEY": raw})

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from server.accounts.auth import SESSION_COOKIE
 from server.accounts.counselors import set_password
-from server.keys import DATABASE
+from server.db.database import DATABASE
 from server.platform.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
 from tests.server.accounts import PASSWORD, add_counselor, csrf_of, log_in, start_client
 

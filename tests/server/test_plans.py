@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from server.counseling.plans import Plan, get_plan
+from server.db.database import DATABASE
 from server.db.schema import plans, sessions
-from server.keys import DATABASE
 from server.sessions.store import list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 

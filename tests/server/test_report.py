@@ -14,8 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import insert
 
+from server.db.database import DATABASE
 from server.db.schema import attendance, participation
-from server.keys import DATABASE, SETTINGS
+from server.platform.settings import SETTINGS
 from server.records.report import load_report
 from server.records.report_pdf import FontMissingError, report_pdf
 from server.sessions.store import create_session, get_session

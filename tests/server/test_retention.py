@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from server.app import create_app
 from server.cli import main
 from server.counseling.plans import get_plan
+from server.db.database import DATABASE
 from server.db.schema import (
     attendance,
     evaluations,
@@ -23,8 +24,7 @@ from server.db.schema import (
     participation,
     sessions,
 )
-from server.keys import DATABASE, SETTINGS
-from server.platform.settings import Settings
+from server.platform.settings import SETTINGS, Settings
 from server.records.report import load_report
 from server.records.retention import RETENTION_CLOCK, RETENTION_INTERVAL, purge_expired
 from server.sessions.store import delete_session, get_session

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from server.platform.settings import Settings, SettingsError
+from server.platform.config_file import load_settings
+from server.platform.settings import SettingsError
 
 
 def test_embedded_defaults() -> None:
-    settings = Settings.from_env({})
+    settings = load_settings({})
     assert settings.port == 8443
     assert settings.host == "0.0.0.0"
     assert settings.tls_cert is None
@@ -16,7 +17,7 @@ def test_embedded_defaults() -> None:
 
 
 def test_environment_and_flags() -> None:
-    settings = Settings.from_env({"LINGKAR_PORT": "9000", "LINGKAR_HOST": "127.0.0.1"}, port=9100)
+    settings = load_settings({"LINGKAR_PORT": "9000", "LINGKAR_HOST": "127.0.0.1"}, port=9100)
     assert settings.port == 9100
     assert settings.host == "127.0.0.1"
 
@@ -33,4 +34,4 @@ def test_environment_and_flags() -> None:
 )
 def test_invalid_settings_name_the_setting(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
-        Settings.from_env(env)
+        load_settings(env)

@@ -25,8 +25,9 @@ from server.counseling.custom_templates import (
 )
 from server.counseling.stages import CLASSIC, ONLINE
 from server.counseling.template_pages import StageDraft
+from server.db.database import DATABASE
 from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX
-from server.keys import DATABASE, LIVE_SESSIONS
+from server.live.registry import LIVE_SESSIONS
 from server.sessions.store import get_session_by_code, list_counselor_sessions
 from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
 from web import CATALOGUE_DIR
