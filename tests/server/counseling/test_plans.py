@@ -13,7 +13,7 @@ from server.counseling.plans import Plan, get_plan
 from server.db.database import DATABASE
 from server.db.schema import plans, sessions
 from server.sessions.store import list_counselor_sessions
-from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
+from tests.server.accounts.helpers import add_counselor, csrf_of, log_in, start_client
 
 PLAN_FORM = {
     "topic": "  Mengelola   emosi ",

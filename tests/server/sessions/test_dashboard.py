@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.db.database import DATABASE
 from server.sessions.store import GuidanceSession, create_session, list_counselor_sessions
-from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
+from tests.server.accounts.helpers import add_counselor, csrf_of, log_in, start_client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from server.live import protocol
 from server.platform.errors import HTTP_STATUS, ErrorId
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
 
 

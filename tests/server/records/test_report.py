@@ -20,8 +20,8 @@ from server.platform.settings import SETTINGS
 from server.records.report import load_report
 from server.records.report_pdf import FontMissingError, report_pdf
 from server.sessions.store import create_session, get_session
-from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
-from tests.server.records import (
+from tests.server.accounts.helpers import add_counselor, csrf_of, log_in, start_client
+from tests.server.records.helpers import (
     ANONYMOUS_ANSWER,
     CONCLUSION_TEXT,
     INDIVIDUAL_TEXT,

@@ -12,7 +12,7 @@ from server.accounts.auth import SESSION_COOKIE
 from server.accounts.counselors import set_password
 from server.db.database import DATABASE
 from server.platform.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
-from tests.server.accounts import PASSWORD, add_counselor, csrf_of, log_in, start_client
+from tests.server.accounts.helpers import PASSWORD, add_counselor, csrf_of, log_in, start_client
 
 
 @pytest.fixture

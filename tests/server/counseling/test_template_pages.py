@@ -29,7 +29,7 @@ from server.db.database import DATABASE
 from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX
 from server.live.registry import LIVE_SESSIONS
 from server.sessions.store import get_session_by_code, list_counselor_sessions
-from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
+from tests.server.accounts.helpers import add_counselor, csrf_of, log_in, start_client
 from web import CATALOGUE_DIR
 
 ANI, BUDI = 1, 2

@@ -14,7 +14,7 @@ from server.db.database import sync_url
 from server.db.schema import counselors, sessions
 from server.platform.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def lingkar(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -28,8 +28,8 @@ from server.platform.settings import SETTINGS, Settings
 from server.records.report import load_report
 from server.records.retention import RETENTION_CLOCK, RETENTION_INTERVAL, purge_expired
 from server.sessions.store import delete_session, get_session
-from tests.server.accounts import add_counselor, csrf_of, log_in, start_client
-from tests.server.records import (
+from tests.server.accounts.helpers import add_counselor, csrf_of, log_in, start_client
+from tests.server.records.helpers import (
     CONCLUSION_TEXT,
     NOTE_TEXT,
     fill_session,

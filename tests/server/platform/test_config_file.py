@@ -12,7 +12,7 @@ import pytest
 from server.platform.config_file import SETTINGS, load_settings, variable
 from server.platform.settings import Settings, SettingsError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "deploy" / "lingkar.example.toml"
 
 

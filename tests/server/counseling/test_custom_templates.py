@@ -47,7 +47,7 @@ from server.sessions.store import (
     set_session_status,
     update_session,
 )
-from tests.server.accounts import add_counselor, start_client
+from tests.server.accounts.helpers import add_counselor, start_client
 
 
 @pytest.fixture
