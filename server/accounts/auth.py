@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp_session
 from aiohttp import web
@@ -22,6 +23,7 @@ from yarl import URL
 from server.accounts.counselors import Counselor, get_counselor
 from server.db.database import DATABASE
 from server.platform.keyfiles import load_or_create_key
+from server.platform.limits import MAX_NEXT_CHARS
 from server.platform.pages import error_page
 from server.platform.settings import SECRET_KEY_BYTES, SETTINGS, Settings, SettingsError
 
@@ -131,11 +133,34 @@ async def current_counselor_id(request: web.Request) -> int | None:
     return None if counselor is None else counselor.id
 
 
+# What a path to return to after login never holds, raw or percent-decoded: control characters
+# and spaces (aiohttp drops some, so "/\t/evil.example" became "//evil.example") and backslashes
+# (browsers read "\\" as "/").
+_NOT_IN_A_NEXT_PATH = re.compile(r"[\x00-\x20\x7f\\]")
+
+
 def safe_next(target: str | None) -> str:
-    """A same-site path to go to after login; anything else (another site) goes to /dashboard."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return "/dashboard"
+    """A path on this server to go to after login; anything else goes to /dashboard.
+
+    Refused: anything not starting with one "/", control characters, spaces or backslashes in
+    the text or once percent-decoded, a decoded path starting with "//", dot segments, and
+    whatever yarl (aiohttp's URL parser) reads as having a scheme or a host."""
+    fallback = "/dashboard"
+    if not target or not target.startswith("/") or len(target) > MAX_NEXT_CHARS:
+        return fallback
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    decoded = unquote(path)
+    if _NOT_IN_A_NEXT_PATH.search(target) or _NOT_IN_A_NEXT_PATH.search(decoded):
+        return fallback
+    if decoded.startswith("//") or any(part in {".", ".."} for part in decoded.split("/")):
+        return fallback
+    try:
+        url = URL(target)
+    except ValueError:
+        return fallback
+    if url.is_absolute() or url.scheme or url.raw_host is not None:
+        return fallback
+    return target
 
 
 async def require_counselor(request: web.Request) -> Counselor:

@@ -17,6 +17,8 @@ MAX_WAITING = 60
 # A join or offer body: an SDP offer with three m-lines and many candidates is ~10 KB.
 MAX_HTTP_BODY_BYTES = 64 * 1024
 MAX_SESSION_PASSWORD_CHARS = 128
+# The page to return to after login: our own paths are short; a long one is someone's trick.
+MAX_NEXT_CHARS = 2000
 # Wrong session passwords from one address for one session before a pause: guessing a short
 # password read aloud in class must take far longer than the session lasts.
 JOIN_PASSWORD_FAILURES = 5

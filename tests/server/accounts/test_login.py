@@ -62,7 +62,43 @@ async def test_user_name_is_case_insensitive_and_next_is_followed(client: TestCl
     assert response.headers["Location"] == "/dashboard/sessions/1/edit"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil"])
+# Every trick seen or known for leaving a site through a "next" parameter (issue 14): schemes,
+# protocol-relative and triple slashes, backslashes raw and encoded, control characters that
+# aiohttp drops from a Location header (tab, newline), encoded slashes, dot segments.
+REDIRECT_TRICKS = [
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "//evil.example/",
+    "///evil.example/",
+    "////evil.example",
+    "/\\evil",
+    "/\\/evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/%09/evil.example",
+    "/\n/evil.example",
+    "/%0a/evil.example",
+    "/\r\nLocation: https://evil.example",
+    "/%0d%0aSet-Cookie: a=b",
+    "/%2F/evil.example",
+    "/%2f%2fevil.example",
+    "/%5C/evil.example",
+    "/%5cevil.example",
+    "/./\\evil.example",
+    "/.//evil.example",
+    "/../evil.example",
+    "/%2e%2e/evil.example",
+    " /dashboard",
+    "/dashboard ",
+    "/\x00/evil.example",
+    "/" + "a" * 3000,
+    "evil.example",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", REDIRECT_TRICKS)
 async def test_next_never_leaves_the_site(client: TestClient, target: str) -> None:
     token = await csrf_of(client, "/login")
     response = await client.post(
@@ -71,6 +107,20 @@ async def test_next_never_leaves_the_site(client: TestClient, target: str) -> No
         allow_redirects=False,
     )
     assert response.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/dashboard/sessions/12/report", "/dashboard?q=kelas%209A&on=2026-11-02", "/s/ABC-DEF/lead"],
+)
+async def test_next_keeps_our_own_paths(client: TestClient, target: str) -> None:
+    token = await csrf_of(client, "/login")
+    response = await client.post(
+        "/login",
+        data={"csrf": token, "username": "ani", "password": PASSWORD, "next": target},
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == target
 
 
 async def test_wrong_password_or_unknown_user(client: TestClient) -> None:
