@@ -62,26 +62,20 @@ async def login_submit(request: web.Request) -> web.Response:
     limits = request.app[LOGIN_LIMITS]
     address = request.remote or "unknown"
     if limits.blocked(username, address):
-        log.warning("login refused: too many failed attempts")
+        # An attack shows in the log: the address it comes from (for a firewall rule), never
+        # the account tried or a password.
+        log.warning("login refused: too many failed attempts from %s", address)
         response = await _render(
             request, username=username, error="login.error.too_many", status=429
         )
-        response.headers["Retry-After"] = str(
-            int(
-                max(
-                    limits.per_account.retry_after(username),
-                    limits.per_address.retry_after(address),
-                )
-            )
-            + 1
-        )
+        response.headers["Retry-After"] = str(int(limits.retry_after(username, address)) + 1)
         return response
     counselor = await authenticate(request.app[DATABASE], username, password)
     if counselor is None:
         limits.failed(username, address)
         log.info("login failed")
         return await _render(request, username=username, error="login.error.wrong", status=401)
-    limits.succeeded(username)
+    limits.succeeded(username, address)
     await log_in(request, counselor)
     log.info("login succeeded")
     raise web.HTTPSeeOther(location=safe_next(form.get("next")))

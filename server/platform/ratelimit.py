@@ -1,8 +1,8 @@
 """A keyed sliding-window rate limiter: at most ``limit`` events per key in ``window`` seconds.
 
-Used for failed logins (per client address and per account) and reusable for anything counted
-per key. Synchronous and single-threaded (one event loop); the clock is injectable for tests.
-Memory is bounded: past ``max_keys`` keys, expired ones are dropped, then the least recently
+Used for failed logins (per account and address, per address, per account) and reusable for
+anything counted per key. Synchronous and single-threaded (one event loop); the clock is
+injectable for tests. Memory is bounded: past ``max_keys`` keys, expired ones are dropped, then the least recently
 used, so a flood of made-up keys cannot grow it without end.
 """
 
@@ -64,6 +64,11 @@ class KeyedRateLimiter:
         events = self._recent(key, self._clock())
         return events is None or len(events) < self.limit
 
+    def count(self, key: str) -> int:
+        """The events of ``key`` in the window."""
+        events = self._recent(key, self._clock())
+        return 0 if events is None else len(events)
+
     def retry_after(self, key: str) -> float:
         """Seconds until ``key`` may have one more event (0 when it may now)."""
         now = self._clock()
@@ -87,11 +92,18 @@ class KeyedRateLimiter:
             self._events.popitem(last=False)
 
 
-# Failed logins: a counselor mistyping gets 5 tries per 15 minutes. A school's counselors often
-# share one public address (one NAT), so the per-address limit is higher than the per-account one.
-LOGIN_FAILURES_PER_ACCOUNT = 5
+# Failed logins in a window of LOGIN_WINDOW_S (issue 14: nobody else's failures may lock a
+# counselor out). From one address for one account: 5, then that pair waits; from one address
+# over all accounts: 20; for one account over every address: 50, after which only the addresses
+# that have already failed for it wait (a distributed guess), never one with a clean record.
+LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
 LOGIN_FAILURES_PER_ADDRESS = 20
+LOGIN_FAILURES_PER_ACCOUNT = 50
 LOGIN_WINDOW_S = 15 * 60
+
+
+def _pair(account: str, address: str) -> str:
+    return f"{address}\n{account}"
 
 
 @dataclass
@@ -99,23 +111,41 @@ class LoginLimits:
     """The failed-login counters of one application."""
 
     clock: Clock = time.monotonic
-    per_account: KeyedRateLimiter = field(init=False)
+    per_pair: KeyedRateLimiter = field(init=False)
     per_address: KeyedRateLimiter = field(init=False)
+    per_account: KeyedRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.per_account = KeyedRateLimiter(
-            LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S, clock=self.clock
+        window = LOGIN_WINDOW_S
+        self.per_pair = KeyedRateLimiter(
+            LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window, clock=self.clock
         )
-        self.per_address = KeyedRateLimiter(
-            LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S, clock=self.clock
-        )
+        self.per_address = KeyedRateLimiter(LOGIN_FAILURES_PER_ADDRESS, window, clock=self.clock)
+        self.per_account = KeyedRateLimiter(LOGIN_FAILURES_PER_ACCOUNT, window, clock=self.clock)
+
+    def _clean(self, account: str, address: str) -> bool:
+        """Whether this address has no recent failure for this account."""
+        return self.per_pair.count(_pair(account, address)) == 0
 
     def blocked(self, account: str, address: str) -> bool:
-        return not (self.per_account.would_allow(account) and self.per_address.would_allow(address))
+        if not self.per_pair.would_allow(_pair(account, address)):
+            return True
+        if not self.per_address.would_allow(address):
+            return True
+        return not self.per_account.would_allow(account) and not self._clean(account, address)
+
+    def retry_after(self, account: str, address: str) -> float:
+        waits = [self.per_pair.retry_after(_pair(account, address))]
+        if not self.per_address.would_allow(address):
+            waits.append(self.per_address.retry_after(address))
+        if not self.per_account.would_allow(account) and not self._clean(account, address):
+            waits.append(self.per_account.retry_after(account))
+        return max(waits)
 
     def failed(self, account: str, address: str) -> None:
-        self.per_account.allow(account)
+        self.per_pair.allow(_pair(account, address))
         self.per_address.allow(address)
+        self.per_account.allow(account)
 
-    def succeeded(self, account: str) -> None:
-        self.per_account.reset(account)
+    def succeeded(self, account: str, address: str) -> None:
+        self.per_pair.reset(_pair(account, address))

@@ -10,8 +10,14 @@ from aiohttp.test_utils import TestClient
 
 from server.accounts.auth import SESSION_COOKIE
 from server.accounts.counselors import set_password
+from server.app import create_app
 from server.db.database import DATABASE
-from server.platform.ratelimit import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS
+from server.platform.ratelimit import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS,
+    LOGIN_FAILURES_PER_ADDRESS,
+)
+from server.platform.settings import Settings
 from tests.server.accounts.helpers import PASSWORD, add_counselor, csrf_of, log_in, start_client
 
 
@@ -132,9 +138,9 @@ async def test_wrong_password_or_unknown_user(client: TestClient) -> None:
 
 
 async def test_account_rate_limit_at_the_limit_and_one_past(client: TestClient) -> None:
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
         assert (await log_in(client, "ani", "salah-sekali!")).status == 401
-    blocked = await log_in(client, "ani", PASSWORD)  # even the right password now
+    blocked = await log_in(client, "ani", PASSWORD)  # even the right password, from there
     assert blocked.status == 429
     assert "Terlalu banyak percobaan" in await blocked.text()
     assert int(blocked.headers["Retry-After"]) > 0
@@ -144,10 +150,10 @@ async def test_account_rate_limit_at_the_limit_and_one_past(client: TestClient) 
 
 
 async def test_success_resets_the_account_counter(client: TestClient) -> None:
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS - 1):
         assert (await log_in(client, "ani", "salah-sekali!")).status == 401
     assert (await log_in(client, "ani")).status == 303
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS - 1):
         assert (await log_in(client, "ani", "salah-sekali!")).status == 401
     assert (await log_in(client, "ani")).status == 303
 
@@ -159,7 +165,7 @@ async def test_address_rate_limit_at_the_limit_and_one_past(client: TestClient) 
 
 
 async def test_rate_limited_page_is_in_english_too(client: TestClient) -> None:
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
         await log_in(client, "ani", "salah-sekali!")
     token = await csrf_of(client, "/login?lang=en")
     response = await client.post(
@@ -251,3 +257,38 @@ async def test_logs_hold_no_names_passwords_or_addresses(
     logged = "\n".join(r.getMessage() for r in ours)
     for secret in ("salah-sekali", PASSWORD, "ani", "127.0.0.1"):
         assert secret not in logged
+
+
+async def test_nobody_elses_failures_lock_the_counselor_out(
+    aiohttp_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a trusted proxy, addresses come from X-Forwarded-For: an attacker fails for Ani's
+    account from one address, then from many; Ani still logs in from her own address, and the
+    log names the address an attack comes from, never the account or a password."""
+    app = create_app(Settings(data_dir=tmp_path, trusted_proxies=("127.0.0.1",)))
+    client: TestClient = await aiohttp_client(app)
+    await add_counselor(client, "ani", "Bu Ani")
+
+    async def attempt(address: str, password: str) -> int:
+        token = await csrf_of(client, "/login")
+        response = await client.post(
+            "/login",
+            data={"csrf": token, "username": "ani", "password": password},
+            headers={"X-Forwarded-For": address},
+            allow_redirects=False,
+        )
+        return response.status
+
+    caplog.set_level(logging.INFO, logger="lingkar")
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
+        assert await attempt("203.0.113.66", "tebak-tebakan-1") == 401
+    assert await attempt("203.0.113.66", PASSWORD) == 429, "the guessing address waits"
+    for i in range(LOGIN_FAILURES_PER_ACCOUNT):
+        await attempt(f"198.51.100.{i + 1}", "tebak-tebakan-2")
+    assert await attempt("198.51.100.1", PASSWORD) == 429, "so does one of the many"
+    assert await attempt("192.0.2.10", PASSWORD) == 303, "Ani's clean address logs in"
+    logged = caplog.text
+    assert "too many failed attempts from 203.0.113.66" in logged
+    assert "ani" not in logged
+    assert "tebak-tebakan" not in logged
+    assert PASSWORD not in logged
