@@ -2,8 +2,8 @@
 
 Used for failed logins (per account and address, per address, per account) and reusable for
 anything counted per key. Synchronous and single-threaded (one event loop); the clock is
-injectable for tests. Memory is bounded: past ``max_keys`` keys, expired ones are dropped, then the least recently
-used, so a flood of made-up keys cannot grow it without end.
+injectable for tests. Memory is bounded: past ``max_keys`` keys, expired ones are dropped, then
+the least recently used, so a flood of made-up keys cannot grow it without end.
 """
 
 from __future__ import annotations
