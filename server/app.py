@@ -27,6 +27,7 @@ from server.platform.settings import SETTINGS, Settings
 from server.records import report_pages
 from server.records.retention import retention_context
 from server.sessions import dashboard
+from server.sessions.code_guard import setup_code_guard
 from server.sessions.home import join_with_code
 from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(retention_context)
     app.cleanup_ctx.append(live_sessions_context)
     setup_login_cookies(app, settings)
+    setup_code_guard(app)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

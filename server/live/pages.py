@@ -8,15 +8,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts.auth import require_counselor
-from server.db.database import DATABASE
 from server.platform.pages import error_page, render_page
-from server.sessions.codes import normalize_code
-from server.sessions.store import GuidanceSession, get_session_by_code
+from server.sessions.code_guard import TooManyGuesses, session_by_code
+from server.sessions.store import GuidanceSession
 
 
 async def _record(request: web.Request) -> GuidanceSession:
-    code = normalize_code(request.match_info["code"])
-    record = None if code is None else await get_session_by_code(request.app[DATABASE], code)
+    try:
+        record = await session_by_code(request, request.match_info["code"])
+    except TooManyGuesses as exc:
+        refusal = error_page(request, web.HTTPTooManyRequests, "home.join.too_many")
+        refusal.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        raise refusal from None
     if record is None:
         raise error_page(request, web.HTTPNotFound, "home.join.unknown")
     if record.code != request.match_info["code"]:

@@ -32,6 +32,7 @@ from server.platform.limits import (
 )
 from server.platform.ratelimit import KeyedRateLimiter
 from server.platform.settings import SETTINGS
+from server.sessions.code_guard import session_by_code
 from server.sessions.store import check_session_password, get_session_by_code
 
 log = logging.getLogger("lingkar.signalling")
@@ -133,7 +134,7 @@ async def join(request: web.Request) -> web.Response:
     if body.get("consent") is not True:
         raise LingkarError(ErrorId.CONSENT_REQUIRED, "joining needs your consent")
     password = _text(body, "password", MAX_SESSION_PASSWORD_CHARS, required=False)
-    record = await get_session_by_code(request.app[DATABASE], request.match_info["code"])
+    record = await session_by_code(request, request.match_info["code"])
     if record is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
     live = _live(request)

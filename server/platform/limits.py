@@ -23,6 +23,11 @@ MAX_NEXT_CHARS = 2000
 # password read aloud in class must take far longer than the session lasts.
 JOIN_PASSWORD_FAILURES = 5
 JOIN_PASSWORD_WINDOW_S = 300.0
+# Unknown session codes one address may ask for per minute (server/sessions/code_guard.py). A
+# code has 25^6 (about 244 million) values: at 20 a minute, finding a session among a school's
+# few dozen takes years. A class behind one NAT mistypes far fewer than 20 in a minute.
+UNKNOWN_CODES_PER_ADDRESS = 20
+UNKNOWN_CODES_WINDOW_S = 60.0
 
 # --- the control data channel -----------------------------------------------------------------
 # Largest message a client may send: an SDP answer with every subscription of a 41-person room

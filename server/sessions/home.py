@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.db.database import DATABASE
 from server.platform.pages import render_page
+from server.sessions.code_guard import TooManyGuesses, session_by_code
 from server.sessions.codes import normalize_code
-from server.sessions.store import get_session_by_code
 
 
 async def join_with_code(request: web.Request) -> web.Response:
@@ -18,7 +17,12 @@ async def join_with_code(request: web.Request) -> web.Response:
     code = normalize_code(typed)
     if code is None:
         return _home_with_error(request, typed, "home.join.malformed", web.HTTPBadRequest)
-    session = await get_session_by_code(request.app[DATABASE], code)
+    try:
+        session = await session_by_code(request, code)
+    except TooManyGuesses as exc:
+        response = _home_with_error(request, typed, "home.join.too_many", web.HTTPTooManyRequests)
+        response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return response
     if session is None:
         return _home_with_error(request, typed, "home.join.unknown", web.HTTPNotFound)
     # /s/{code} is the live session's page (server/live*.py).
