@@ -53,7 +53,9 @@ class ControlInbox:
         self._person = person
         self._bucket = TokenBucket(CONTROL_RATE_PER_SECOND, CONTROL_BURST)
         self._queue: asyncio.Queue[p.ClientMessage] = asyncio.Queue(maxsize=CONTROL_BURST)
-        self._task = asyncio.ensure_future(self._run())
+        # The session holds the task until it is done, so a cancelled one is never destroyed
+        # while pending (a departure closes the inbox; the session's end gathers what is left).
+        self._task = session.spawn(self._run())
         self.closed = False
 
     def close(self) -> None:
@@ -77,8 +79,9 @@ class ControlInbox:
         if not self._bucket.allow():
             self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
             return
-        if not isinstance(raw, str | bytes):
-            self.refuse(ErrorId.MALFORMED, "unexpected message")
+        if not isinstance(raw, str):
+            # docs/protocol.md: text messages only. A binary frame is refused, never acted on.
+            self.refuse(ErrorId.MALFORMED, "binary messages are not part of the protocol")
             return
         try:
             message = p.parse_client_message(raw)

@@ -534,10 +534,12 @@ class LiveSession:
 
     # ---- tasks and the end --------------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coro`` as this session's task: held until done, cancelled when it ends."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -572,10 +574,13 @@ class LiveSession:
         await self.room.close()
         if self.recorder is not None:
             await self.recorder.close()
-        for task in list(self._tasks):
+        # The end may come from one of this session's own tasks (the leader's inbox running
+        # "end"): that one finishes by itself, the others are cancelled and awaited.
+        others = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in others:
             task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if others:
+            await asyncio.gather(*others, return_exceptions=True)
         if self.on_end is not None:
             self.on_end(self)
 

@@ -213,3 +213,23 @@ def mid_active(client: LiveClient, mid: str) -> bool:
         if transceiver.mid == mid:
             return transceiver.currentDirection not in (None, "inactive")
     return False
+
+
+async def test_binary_frames_are_refused_never_acted_on(scene: Scene) -> None:
+    """docs/protocol.md: text messages only (issue 14). A raised hand and a lock sent as binary
+    frames are refused and change nothing; the same hand as text is acted on."""
+    leader = await scene.leader()
+    (ani,) = await admitted(scene, leader, "Ani")
+    ani.send(b'{"type": "hand", "raised": true}')
+    leader.send(b'{"type": "lock", "locked": true}')
+    await ani.wait_for(lambda: ani.errors() == ["malformed"], "Ani's binary frame refused")
+    await leader.wait_for(lambda: leader.errors() == ["malformed"], "the leader's too")
+    await asyncio.sleep(0.3)
+    live = scene.live
+    assert live is not None
+    assert not live.locked
+    assert live.participants[ani.id].hand_raised_at is None
+    ani.send({"type": "hand", "raised": True})
+    await leader.wait_for(
+        lambda: live.participants[ani.id].hand_raised_at is not None, "the same as text is acted on"
+    )
