@@ -52,7 +52,11 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
     person.peer = peer
     person.offer_outstanding = False
     peer.on_control = lambda channel: _on_control(session, person, peer, channel)
-    peer.on_negotiation_needed = lambda: session.spawn(negotiate(session, person, peer))
+
+    def renegotiate() -> None:
+        session.spawn(negotiate(session, person, peer))
+
+    peer.on_negotiation_needed = renegotiate
     peer.on_connection_state = lambda state: _on_state(session, person, peer, state)
     try:
         answer = await peer.accept_offer(offer_sdp)
