@@ -20,6 +20,7 @@ from server.live.participant import Participant, Presence
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import (
+    CONNECT_DEADLINE_S,
     HEARTBEAT_INTERVAL_S,
     HEARTBEAT_TIMEOUT_S,
     LEVELS_INTERVAL_S,
@@ -45,6 +46,7 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
     A participant that reconnects gets a new peer connection (aiortc has no ICE restart);
     the old one is closed first, and the state (mute, hand, permissions) is kept.
     """
+    person.last_seen = time.monotonic()  # an offer is a sign of life: CONNECT_DEADLINE_S anew
     if person.peer is not None:
         _detach(session, person)
         await session.room.remove_peer(person.id)
@@ -139,6 +141,16 @@ async def keep_alive(session: LiveSession) -> None:
                     and now - person.disconnected_at > RECONNECT_GRACE_S
                 ):
                     session.depart(person, Presence.LEFT, None)
+            # Entries whose control channel never opened: gone, name freed, nobody told.
+            never = [
+                x
+                for x in session.present()
+                if not x.connected
+                and x.disconnected_at is None
+                and now - x.last_seen > CONNECT_DEADLINE_S
+            ]
+            if never:
+                session.depart_many(never, Presence.LEFT, None)
         levels = session.room.audio_levels()
         now_speaking = sorted(
             pid

@@ -177,6 +177,12 @@ async def deny(session: LiveSession, sender: Participant, msg: p.Deny) -> None:
     session.depart(target, Presence.DENIED, p.Status(status="denied", message=msg.message.strip()))
 
 
+async def deny_all(session: LiveSession, sender: Participant, msg: p.DenyAll) -> None:
+    """Everyone waiting is turned away at once (a lobby filled by strangers), with one message."""
+    farewell = p.Status(status="denied", message=msg.message.strip())
+    session.depart_many(session.waiting(), Presence.DENIED, farewell)
+
+
 async def lock(session: LiveSession, sender: Participant, msg: p.Lock) -> None:
     session.locked = msg.locked
     session.queue_while_locked = msg.locked and msg.queue
@@ -362,6 +368,7 @@ HANDLERS: dict[type[Any], Handler] = {
     p.View: view,
     p.Admit: admit,
     p.AdmitAll: admit_all,
+    p.DenyAll: deny_all,
     p.Deny: deny,
     p.Lock: lock,
     p.ToLobby: to_lobby,

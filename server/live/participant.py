@@ -51,6 +51,9 @@ class Participant:
     channel: Any = None  # the open ``control`` RTCDataChannel
     inbox: Any = None  # its server.live.control_channel.ControlInbox
     connected: bool = False
+    # The client address it joined from: in memory only (never logged or stored), for the
+    # lobby's ceiling per address.
+    origin: str = ""
     last_seen: float = field(default_factory=time.monotonic)
     disconnected_at: float | None = None
     offer_outstanding: bool = False

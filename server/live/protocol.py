@@ -149,6 +149,10 @@ class Deny(_Client, tag="deny"):
     message: DenyText = ""
 
 
+class DenyAll(_Client, tag="deny_all"):
+    message: DenyText = ""
+
+
 class Lock(_Client, tag="lock"):
     locked: bool
     queue: bool = False
@@ -249,6 +253,7 @@ ClientMessage = (
     | Admit
     | AdmitAll
     | Deny
+    | DenyAll
     | Lock
     | ToLobby
     | MuteMember
@@ -273,6 +278,7 @@ LEADER_ONLY: frozenset[type[_Client]] = frozenset(
         Admit,
         AdmitAll,
         Deny,
+        DenyAll,
         Lock,
         ToLobby,
         MuteMember,
@@ -315,6 +321,8 @@ class WaitingPerson(msgspec.Struct):
     id: str
     name: str
     waiting_seconds: int
+    # Whether their control channel is open; an entry that never connects is gone after 20 s.
+    connected: bool
 
 
 class TrackInfo(msgspec.Struct):

@@ -178,6 +178,16 @@ class LiveSession:
         self._depart(person, presence, farewell)
         self.apply()
 
+    def depart_many(
+        self, people: list[Participant], presence: Presence, farewell: p.Status | None
+    ) -> None:
+        """Several leave at once (deny all, expired lobby entries); one apply() after."""
+        try:
+            for person in people:
+                self._depart(person, presence, farewell)
+        finally:
+            self.apply()
+
     # ---- the rules ------------------------------------------------------------------------------
 
     def may_unmute(self, person: Participant) -> bool:
@@ -449,7 +459,12 @@ class LiveSession:
             leader,
             p.Waiting(
                 participants=[
-                    p.WaitingPerson(id=x.id, name=x.name, waiting_seconds=int(now - x.joined_at))
+                    p.WaitingPerson(
+                        id=x.id,
+                        name=x.name,
+                        waiting_seconds=int(now - x.joined_at),
+                        connected=x.connected,
+                    )
                     for x in self.waiting()
                 ],
                 locked=self.locked,

@@ -27,8 +27,11 @@ from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import (
     JOIN_PASSWORD_FAILURES,
     JOIN_PASSWORD_WINDOW_S,
+    JOIN_WINDOW_S,
+    JOINS_PER_ADDRESS,
     MAX_HTTP_BODY_BYTES,
     MAX_SESSION_PASSWORD_CHARS,
+    MAX_WAITING_PER_ADDRESS,
 )
 from server.platform.ratelimit import KeyedRateLimiter
 from server.platform.settings import SETTINGS
@@ -65,6 +68,8 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 # Wrong session passwords per session and client address.
 JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)
+# Joins per session and client address.
+JOIN_ATTEMPTS = web.AppKey("join_attempts", KeyedRateLimiter)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -138,15 +143,21 @@ async def join(request: web.Request) -> web.Response:
     if record is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
     live = _live(request)
+    address = _client_address(request)
+    if not request.app[JOIN_ATTEMPTS].allow(f"{record.id}:{address}"):
+        raise LingkarError(ErrorId.RATE_LIMITED, "too many joins from this connection; wait")
+    if sum(1 for x in live.waiting() if x.origin == address) >= MAX_WAITING_PER_ADDRESS:
+        raise LingkarError(ErrorId.RATE_LIMITED, "too many people waiting from this connection")
     if record.has_password:
         limits = request.app[JOIN_LIMITS]
-        key = f"{record.id}:{_client_address(request)}"
+        key = f"{record.id}:{address}"
         if not limits.would_allow(key):
             raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
         if not await check_session_password(record, password):
             limits.allow(key)  # counts the failure
             raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
     person = live.add_member(body.get("name"))
+    person.origin = address
     return _entry(request, live, person)
 
 
@@ -213,6 +224,7 @@ async def rejoin(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
+    app[JOIN_ATTEMPTS] = KeyedRateLimiter(JOINS_PER_ADDRESS, JOIN_WINDOW_S)
     app.router.add_post("/api/sessions/{code}/rejoin", rejoin)
     app.router.add_post("/api/sessions/{code}/join", join)
     app.router.add_post("/api/sessions/{code}/lead", lead)

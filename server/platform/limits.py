@@ -28,6 +28,12 @@ JOIN_PASSWORD_WINDOW_S = 300.0
 # few dozen takes years. A class behind one NAT mistypes far fewer than 20 in a minute.
 UNKNOWN_CODES_PER_ADDRESS = 20
 UNKNOWN_CODES_WINDOW_S = 60.0
+# Joins one address may make to one session per JOIN_WINDOW_S, and how many of its entries may
+# wait in the lobby at once. A class of 40 behind one school NAT joins within a minute or two
+# (40 joins, 40 waiting); a script refilling a lobby it keeps full hits both.
+JOINS_PER_ADDRESS = 60
+JOIN_WINDOW_S = 60.0
+MAX_WAITING_PER_ADDRESS = 45
 
 # --- the control data channel -----------------------------------------------------------------
 # Largest message a client may send: an SDP answer with every subscription of a 41-person room
@@ -52,6 +58,9 @@ MAX_DENY_MESSAGE_CHARS = 200
 PARTICIPANT_TOKEN_TTL_S = 120.0
 # A dropped participant may come back without a new admission within this grace period.
 RECONNECT_GRACE_S = 60.0
+# A join whose control channel never opens is gone after this (its name freed, nobody told): a
+# browser on a slow phone link opens it within a few seconds; a script that only POSTs does not.
+CONNECT_DEADLINE_S = 20.0
 # Heartbeat: a ping every few seconds; a peer silent this long is shown as gone.
 HEARTBEAT_INTERVAL_S = 3.0
 HEARTBEAT_TIMEOUT_S = 10.0

@@ -47,6 +47,7 @@ export class LeaderPanel {
     this.arrival = byId("arrival", HTMLElement);
     this.arrivalText = byId("arrival-text", HTMLElement);
     this.denyField = byId("deny-field", HTMLElement);
+    this.denyAll = byId("btn-deny-all", HTMLButtonElement);
     this.tabs = new Tabs(byId("lead-tabs", HTMLElement));
     this.membersTab = byId("tab-members", HTMLElement);
     /** @type {Set<string>} members whose menu of further actions is open */
@@ -86,6 +87,12 @@ export class LeaderPanel {
     this.prev.addEventListener("click", () => conn.send({ type: "stage", direction: "previous" }));
     this.next.addEventListener("click", () => conn.send({ type: "stage", direction: "next" }));
     this.admitAll.addEventListener("click", () => conn.send({ type: "admit_all" }));
+    this.denyAll.addEventListener("click", () => {
+      if (!window.confirm(t("lead.deny_all.confirm"))) return;
+      const message = this.denyMessage.value.trim();
+      conn.send(message ? { type: "deny_all", message } : { type: "deny_all" });
+      this.denyMessage.value = "";
+    });
     this.muteAll.addEventListener("click", () => {
       conn.send({ type: "mute_all" });
       announce(t("lead.muted_all"));
@@ -167,8 +174,9 @@ export class LeaderPanel {
     this.arrivalText.title = this.arrivalText.textContent;
     this.waitingList.replaceChildren(
       ...waiting.participants.map((p) =>
-        el("li", { class: "person" }, [
-          el("span", { class: "person-name", text: p.name }),
+        el("li", { class: `person${p.connected ? "" : " connecting"}` }, [
+          el("span", { class: "person-name", text: p.name, title: p.name }),
+          p.connected ? null : el("span", { class: "person-state", text: t("lead.waiting.connecting") }),
           el("span", { class: "person-actions" }, [
             button(t("lead.admit"), () => this.conn.send({ type: "admit", participant: p.id }), {
               className: "primary",

@@ -33,7 +33,7 @@
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
  *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage | null, floor: Floor | null}} RosterMessage
- * @typedef {{type: "waiting", participants: {id: string, name: string, waiting_seconds: number}[],
+ * @typedef {{type: "waiting", participants: {id: string, name: string, waiting_seconds: number, connected: boolean}[],
  *   locked: boolean, queue: boolean}} WaitingMessage
  * @typedef {{type: "you", muted: boolean, muted_by_leader: boolean, camera: boolean,
  *   camera_stopped_by_leader: boolean, screen: boolean, can_share: boolean, can_unmute: boolean,
@@ -69,7 +69,7 @@
  *   | {type: "talk_request"} | {type: "unmute_reply", accept: boolean} | {type: "leave"}
  *   | {type: "receive", mode: ReceiveMode} | {type: "view", tiles: Tile[], max_videos: number, hidden: boolean}
  *   | {type: "admit", participant: string} | {type: "admit_all"}
- *   | {type: "deny", participant: string, message?: string}
+ *   | {type: "deny", participant: string, message?: string} | {type: "deny_all", message?: string}
  *   | {type: "lock", locked: boolean, queue: boolean} | {type: "to_lobby", participant: string}
  *   | {type: "mute_member", participant: string} | {type: "mute_all"}
  *   | {type: "unmute_policy", policy: "members_may_unmute" | "ask_to_speak"}
