@@ -4,7 +4,7 @@ re-encodes. See :class:`Room` and :class:`Peer`; :func:`self_test` guards the ai
 from rtc.audiolevel import AudioLevel
 from rtc.counters import CountersSnapshot
 from rtc.downlink import DownlinkReport, VideoInfo, Want
-from rtc.peer import NegotiationError, Peer, TrackId, TrackKind
+from rtc.peer import NegotiationError, NoMediaPort, Peer, TrackId, TrackKind
 from rtc.room import Room, UnknownPeer, UnknownTrack
 from rtc.selftest import SelfTestError, self_test
 
@@ -13,6 +13,7 @@ __all__ = [
     "CountersSnapshot",
     "DownlinkReport",
     "NegotiationError",
+    "NoMediaPort",
     "Peer",
     "Room",
     "SelfTestError",

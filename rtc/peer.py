@@ -77,6 +77,11 @@ class NegotiationError(Exception):
     """An offer or answer that cannot be applied in the current signalling state."""
 
 
+class NoMediaPort(NegotiationError):
+    """The server could not bind a media socket (the media port range is exhausted): its
+    answer would carry no candidate and could never connect."""
+
+
 @dataclass(frozen=True, order=True)
 class TrackId:
     """A publisher track the server can reference: whose, and which of its tracks."""
@@ -153,6 +158,8 @@ class Peer:
         self.on_negotiation_needed: Callable[[], None] | None = None
         self.on_control: Callable[[Any], None] | None = None
         self.on_connection_state: Callable[[str], None] | None = None
+        # Whether ICE and DTLS ever completed (a peer that never does is closed by server/).
+        self.ever_connected = False
         self._slots: dict[TrackId, _Slot] = {}
         self._retired: list[Any] = []
         self._bindings: dict[int, tuple[Source, Leg]] = {}
@@ -216,6 +223,8 @@ class Peer:
             await self.pc.setLocalDescription(answer)
         except Exception as exc:
             raise NegotiationError(f"offer rejected: {exc}") from exc
+        if "\na=candidate:" not in str(self.pc.localDescription.sdp):
+            raise NoMediaPort("no free UDP port in the server's media port range")
         self._sync_published(parsed)
         self._after_negotiation()
         answer_sdp = add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
@@ -462,6 +471,7 @@ class Peer:
 
     def _on_connection_state(self) -> None:
         if self.pc.connectionState == "connected":
+            self.ever_connected = True
             enlarge_socket_buffers(self.pc)
         self._maybe_notify()
         if self.on_connection_state is not None:

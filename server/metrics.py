@@ -63,6 +63,16 @@ MEDIA_COUNTERS = (
         "keyframe_requests_limited",
     ),
     (
+        "lingkar_offers_refused_no_media_port",
+        "Offers refused: no free UDP port in media_ports (widen the range).",
+        "offers_without_port",
+    ),
+    (
+        "lingkar_peers_never_connected",
+        "Peer connections closed because ICE and DTLS did not complete within 30 s.",
+        "peers_never_connected",
+    ),
+    (
         "lingkar_nacks_refused_congested",
         "Lost packets not resent: the subscriber's link was congested.",
         "nacks_refused_congested",

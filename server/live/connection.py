@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from rtc import NegotiationError, Peer
+from rtc import NegotiationError, NoMediaPort, Peer
 from rtc.datachannel_guard import Refusal, guard_data_channels
 from server.live import protocol as p
 from server.live.control_channel import ControlInbox
@@ -23,6 +23,7 @@ from server.platform.limits import (
     CONNECT_DEADLINE_S,
     HEARTBEAT_INTERVAL_S,
     HEARTBEAT_TIMEOUT_S,
+    ICE_DEADLINE_S,
     LEVELS_INTERVAL_S,
     MAX_CONTROL_MESSAGE_BYTES,
     RECONNECT_GRACE_S,
@@ -65,11 +66,33 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
     except NegotiationError as exc:
         person.peer = None
         await session.room.remove_peer(person.id)
+        if isinstance(exc, NoMediaPort):
+            session.offers_without_port += 1
+            log.warning("an offer was refused: no free UDP port in media_ports (widen the range)")
+            raise LingkarError(
+                ErrorId.SERVER_BUSY, "the server has no free media port; try again in a minute"
+            ) from None
         raise LingkarError(ErrorId.NEGOTIATION_FAILED, str(exc)) from None
     if person.peer is not peer:  # left or removed while the answer was being made
         raise LingkarError(ErrorId.CONFLICT, "the participant left")
+    session.spawn(_close_if_never_connected(session, person, peer))
     session.apply()
     return answer
+
+
+async def _close_if_never_connected(session: LiveSession, person: Participant, peer: Peer) -> None:
+    """A peer whose ICE and DTLS have not completed ICE_DEADLINE_S after its offer is closed and
+    its sockets freed; the person counts as disconnected (the grace period applies)."""
+    await asyncio.sleep(ICE_DEADLINE_S)
+    if person.peer is not peer or peer.ever_connected:
+        return
+    session.peers_never_connected += 1
+    log.info("a peer connection did not connect within %.0f s; closed", ICE_DEADLINE_S)
+    _detach(session, person)
+    await session.room.remove_peer(person.id)
+    if person.disconnected_at is None:
+        person.disconnected_at = time.monotonic()
+    session.apply()
 
 
 def _detach(session: LiveSession, person: Participant) -> None:

@@ -130,7 +130,7 @@ class LiveSessions:
         """Forwarding counters (rtc.CountersSnapshot's fields) summed over this process's life."""
         totals = Counter(self._closed_counters)
         for live in self._by_code.values():
-            totals.update(asdict(live.room.counters))
+            totals.update(_session_counters(live))
         return dict(totals)
 
     def downlinks(self) -> list[DownlinkReport]:
@@ -147,7 +147,7 @@ class LiveSessions:
         return reports
 
     def _ended(self, live: LiveSession) -> None:
-        self._closed_counters.update(asdict(live.room.counters))
+        self._closed_counters.update(_session_counters(live))
         if self._by_code.get(live.code) is live:
             del self._by_code[live.code]
             self._empty_since.pop(live.code, None)
@@ -237,3 +237,11 @@ class LiveSessions:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _session_counters(live: LiveSession) -> dict[str, int]:
+    """The forwarding core's counters of one session, and its connection refusals."""
+    counters = asdict(live.room.counters)
+    counters["offers_without_port"] = live.offers_without_port
+    counters["peers_never_connected"] = live.peers_never_connected
+    return counters

@@ -71,6 +71,10 @@ class LiveSession:
         self.policy: Policy = self.preset.policy
         self.chat: deque[ChatLine] = deque(maxlen=CHAT_HISTORY_MESSAGES)
         self.ended = False
+        # Offers refused for want of a media port, and peers closed for never connecting
+        # (server/live/connection.py); /metrics sums them.
+        self.offers_without_port = 0
+        self.peers_never_connected = 0
         self.on_end: Callable[[LiveSession], None] | None = None
         # Writes attendance, stages, participation, notes and evaluations
         # (server/live/recorder.py).

@@ -28,6 +28,7 @@ class ErrorId(StrEnum):
     INVALID_NAME = "invalid_name"
     NAME_TAKEN = "name_taken"
     NEGOTIATION_FAILED = "negotiation_failed"
+    SERVER_BUSY = "server_busy"  # no free media port: try again in a minute
 
 
 HTTP_STATUS: dict[ErrorId, int] = {
@@ -48,6 +49,7 @@ HTTP_STATUS: dict[ErrorId, int] = {
     ErrorId.INVALID_NAME: 400,
     ErrorId.NAME_TAKEN: 409,
     ErrorId.NEGOTIATION_FAILED: 400,
+    ErrorId.SERVER_BUSY: 503,
 }
 
 

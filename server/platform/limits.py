@@ -61,6 +61,9 @@ RECONNECT_GRACE_S = 60.0
 # A join whose control channel never opens is gone after this (its name freed, nobody told): a
 # browser on a slow phone link opens it within a few seconds; a script that only POSTs does not.
 CONNECT_DEADLINE_S = 20.0
+# A peer connection whose ICE and DTLS have not completed this long after its offer is closed
+# and its sockets freed (a reconnection that never connects, a client that stops half-way).
+ICE_DEADLINE_S = 30.0
 # Heartbeat: a ping every few seconds; a peer silent this long is shown as gone.
 HEARTBEAT_INTERVAL_S = 3.0
 HEARTBEAT_TIMEOUT_S = 10.0
