@@ -277,7 +277,7 @@ async function main() {
       await connection.connect({ audio: media.audio, video: media.video });
     } catch (err) {
       console.error(err);
-      finish("final.lost");
+      finish(err instanceof ProtocolError && err.error === "server_busy" ? "final.server_busy" : "final.lost");
     }
   }
 }
