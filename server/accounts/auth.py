@@ -21,6 +21,7 @@ from multidict import MultiDict, MultiDictProxy
 from yarl import URL
 
 from server.accounts.counselors import Counselor, get_counselor
+from server.accounts.logins import end_all_logins, end_login, login_is_valid, start_login
 from server.db.database import DATABASE
 from server.platform.keyfiles import load_or_create_key
 from server.platform.limits import MAX_NEXT_CHARS
@@ -35,6 +36,7 @@ CSRF_FIELD = "csrf"
 
 _COUNSELOR_ID = "counselor_id"
 _AUTH_STAMP = "auth"
+_LOGIN_ID = "login"
 _CSRF = "csrf"
 _COUNSELOR = web.RequestKey("counselor", Counselor)
 
@@ -98,11 +100,21 @@ async def log_in(request: web.Request, counselor: Counselor) -> None:
     session = await aiohttp_session.new_session(request)
     session[_COUNSELOR_ID] = counselor.id
     session[_AUTH_STAMP] = _auth_stamp(counselor)
+    session[_LOGIN_ID] = await start_login(request.app[DATABASE], counselor.id, LOGIN_MAX_AGE_S)
     session[_CSRF] = secrets.token_urlsafe(32)
 
 
-async def log_out(request: web.Request) -> None:
+async def log_out(request: web.Request, *, everywhere: bool = False) -> None:
+    """End this browser's login (its cookie is refused from now on, a copy too); with
+    ``everywhere``, every login of the counselor."""
     session = await aiohttp_session.get_session(request)
+    db = request.app[DATABASE]
+    login_id = session.get(_LOGIN_ID)
+    counselor_id = session.get(_COUNSELOR_ID)
+    if everywhere and isinstance(counselor_id, int):
+        await end_all_logins(db, counselor_id)
+    elif isinstance(login_id, str):
+        await end_login(db, login_id)
     session.invalidate()
 
 
@@ -117,10 +129,13 @@ async def current_counselor(request: web.Request) -> Counselor | None:
         return None
     counselor = await get_counselor(request.app[DATABASE], counselor_id)
     stamp = session.get(_AUTH_STAMP)
+    login_id = session.get(_LOGIN_ID)
     if (
         counselor is None
         or not isinstance(stamp, str)
         or not hmac.compare_digest(stamp, _auth_stamp(counselor))
+        or not isinstance(login_id, str)
+        or not await login_is_valid(request.app[DATABASE], login_id, counselor.id, LOGIN_MAX_AGE_S)
     ):
         session.invalidate()
         return None

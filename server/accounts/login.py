@@ -82,8 +82,8 @@ async def login_submit(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await checked_form(request)
-    await log_out(request)
+    form = await checked_form(request)
+    await log_out(request, everywhere=form.get("everywhere") == "1")
     raise web.HTTPSeeOther(location="/")
 
 

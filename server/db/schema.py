@@ -41,6 +41,7 @@ NAMING_CONVENTION: Final = {
 # Column sizes; the validating code checks the same limits before it writes.
 USERNAME_MAX = 40
 END_REASON_MAX = 16
+LOGIN_ID_HASH_CHARS = 64
 DISPLAY_NAME_MAX = 80
 TITLE_MAX = 120
 # An argon2 encoded hash is about 100 characters; room for stronger parameters later.
@@ -83,6 +84,22 @@ counselors = Table(
     Column("username", String(USERNAME_MAX), nullable=False, unique=True),
     Column("display_name", String(DISPLAY_NAME_MAX), nullable=False),
     Column("password_hash", String(PASSWORD_HASH_MAX), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# One counselor's login (one browser's cookie): the cookie carries a random id, the table its
+# SHA-256, so logging out (this browser, or everywhere) revokes it at once, even a copied cookie.
+logins = Table(
+    "logins",
+    metadata,
+    Column("id_hash", String(LOGIN_ID_HASH_CHARS), primary_key=True),
+    Column(
+        "counselor_id",
+        Integer,
+        ForeignKey("counselors.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 

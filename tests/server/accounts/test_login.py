@@ -292,3 +292,34 @@ async def test_nobody_elses_failures_lock_the_counselor_out(
     assert "ani" not in logged
     assert "tebak-tebakan" not in logged
     assert PASSWORD not in logged
+
+
+async def test_logout_revokes_the_cookie_even_a_copy(client: TestClient) -> None:
+    """Issue 14: a copy of the login cookie taken before logout is refused after it."""
+    assert (await log_in(client, "ani")).status == 303
+    copy = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    assert (await client.get("/dashboard", allow_redirects=False)).status == 200
+    token = await csrf_of(client, "/dashboard")
+    assert (await client.post("/logout", data={"csrf": token}, allow_redirects=False)).status == 303
+    replay = await client.get("/dashboard", allow_redirects=False, cookies={SESSION_COOKIE: copy})
+    assert replay.status == 303
+    assert replay.headers["Location"].startswith("/login")
+
+
+async def test_log_out_everywhere_ends_every_browsers_login(
+    client: TestClient, aiohttp_client: Any
+) -> None:
+    other: TestClient = await aiohttp_client(client.server)
+    for browser in (client, other):
+        assert (await log_in(browser, "ani")).status == 303
+        assert (await browser.get("/dashboard", allow_redirects=False)).status == 200
+    token = await csrf_of(client, "/dashboard")
+    response = await client.post(
+        "/logout", data={"csrf": token, "everywhere": "1"}, allow_redirects=False
+    )
+    assert response.status == 303
+    for browser in (client, other):
+        assert (await browser.get("/dashboard", allow_redirects=False)).status == 303
+    # A fresh login works again.
+    assert (await log_in(other, "ani")).status == 303
+    assert (await other.get("/dashboard", allow_redirects=False)).status == 200
