@@ -69,3 +69,13 @@ async def test_deny_all_clears_the_lobby_with_one_message(scene: Scene) -> None:
     await citra.wait_for(lambda: citra.errors() == ["forbidden"], "refused")
     await asyncio.sleep(0.3)
     assert dedi.last("status")["status"] == "waiting"
+
+
+async def test_a_look_alike_of_the_counselors_name_is_refused(scene: Scene) -> None:
+    """A stranger typing the counselor's name with a Cyrillic a (U+0430) is told it is taken."""
+    await scene.leader()  # "Bu Sari"
+    status, reply = await fake(scene, "Bu S\u0430ri")
+    assert status == 409
+    assert reply["error"] == "name_taken"
+    status, reply = await fake(scene, "Budi")
+    assert status == 200, reply
