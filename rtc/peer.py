@@ -107,6 +107,12 @@ class _Slot:
     leg: Leg | None = None
 
 
+def _short(exc: BaseException) -> str:
+    """An exception as a short reason for the client: its kind and the start of its text."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:120]}" if text else type(exc).__name__
+
+
 def _parse(description: str, what: str) -> Any:
     """aiortc's SDP parser, with a size bound and the checks it lacks (it accepts "")."""
     if len(description) > MAX_SDP_BYTES:
@@ -114,9 +120,20 @@ def _parse(description: str, what: str) -> Any:
     try:
         parsed = sdp.SessionDescription.parse(description)
     except Exception as exc:  # aiortc's parser raises assorted errors on bad input
-        raise NegotiationError(f"malformed {what}: {exc}") from exc
+        raise NegotiationError(f"malformed {what}: {_short(exc)}") from exc
     if not parsed.media:
         raise NegotiationError(f"{what} has no media section")
+    for media in parsed.media:
+        if media.port == 0:
+            continue  # a rejected section needs no transport
+        # aiortc would start ICE and DTLS on these and fail later, in a task of its own.
+        ice, dtls = media.ice, media.dtls
+        if ice is None or not ice.usernameFragment or not ice.password:
+            raise NegotiationError(f"{what}: a media section has no ICE credentials")
+        if dtls is None or not dtls.fingerprints:
+            raise NegotiationError(f"{what}: a media section has no DTLS fingerprint")
+        if dtls.role not in ("auto", "client", "server"):
+            raise NegotiationError(f"{what}: a media section has no DTLS role")
     return parsed
 
 
@@ -211,24 +228,29 @@ class Peer:
         if self.pc.signalingState != "stable":
             raise NegotiationError(f"cannot accept an offer in state {self.pc.signalingState}")
         parsed = _parse(offer_sdp, "offer")
-        self._classify(parsed)
-        offered = parse_offer(offer_sdp)
-        for mid, offer in offered.items():
-            if self._kind_by_mid.get(mid) == "video":
-                self._simulcast.setdefault(mid, offer)
         try:
+            self._classify(parsed)
+            offered = parse_offer(offer_sdp)
+            for mid, offer in offered.items():
+                if self._kind_by_mid.get(mid) == "video":
+                    self._simulcast.setdefault(mid, offer)
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             self._answer_parameters(parsed)
             answer = await self.pc.createAnswer()
             await self.pc.setLocalDescription(answer)
-        except Exception as exc:
-            raise NegotiationError(f"offer rejected: {exc}") from exc
+        except NegotiationError:
+            raise
+        except Exception as exc:  # aiortc raises assorted errors on offers it cannot apply
+            raise NegotiationError(f"offer rejected: {_short(exc)}") from exc
         if "\na=candidate:" not in str(self.pc.localDescription.sdp):
             raise NoMediaPort("no free UDP port in the server's media port range")
-        self._sync_published(parsed)
-        self._after_negotiation()
-        answer_sdp = add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
-        return add_audio_ptime(answer_sdp)
+        try:
+            self._sync_published(parsed)
+            self._after_negotiation()
+            answer_sdp = add_simulcast_lines(str(self.pc.localDescription.sdp), self._simulcast)
+            return add_audio_ptime(answer_sdp)
+        except Exception as exc:
+            raise NegotiationError(f"offer rejected: {_short(exc)}") from exc
 
     def _answer_parameters(self, parsed: Any) -> None:
         """What aiortc's answer would leave out: the simulcast header extensions of the

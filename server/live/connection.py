@@ -65,7 +65,7 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
         answer = await peer.accept_offer(offer_sdp)
     except NegotiationError as exc:
         person.peer = None
-        await session.room.remove_peer(person.id)
+        await _remove_peer_quietly(session, person)
         if isinstance(exc, NoMediaPort):
             session.offers_without_port += 1
             log.warning("an offer was refused: no free UDP port in media_ports (widen the range)")
@@ -93,6 +93,14 @@ async def _close_if_never_connected(session: LiveSession, person: Participant, p
     if person.disconnected_at is None:
         person.disconnected_at = time.monotonic()
     session.apply()
+
+
+async def _remove_peer_quietly(session: LiveSession, person: Participant) -> None:
+    """Close a peer that a bad offer left half made: the clean-up itself never raises."""
+    try:
+        await session.room.remove_peer(person.id)
+    except Exception:
+        log.warning("closing a peer after a refused offer failed", exc_info=True)
 
 
 def _detach(session: LiveSession, person: Participant) -> None:
