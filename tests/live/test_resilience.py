@@ -247,3 +247,34 @@ async def test_a_silent_peer_is_shown_disconnected_within_the_heartbeat_timeout(
     elapsed = asyncio.get_running_loop().time() - started
     # HEARTBEAT_TIMEOUT_S (10 s) after the last message, checked every HEARTBEAT_INTERVAL_S.
     assert elapsed <= HEARTBEAT_TIMEOUT_S + HEARTBEAT_INTERVAL_S + 1.0
+
+
+async def test_two_fuzzing_peers_do_not_slow_a_third_ones_video(scene: Scene) -> None:
+    """Issue 14: a thousand fuzzed messages from each of two peers, spread over some seconds,
+    while Citra's camera (30 frames a second) reaches the leader: no crash, no unhandled
+    exception, every fuzzer answered, and the leader still decodes at least 29 frames a second
+    of Citra's video."""
+    leader = await scene.leader()
+    ani, budi = await admitted(scene, leader, "Ani", "Budi")
+    (citra,) = await admitted(scene, leader, "Citra", video=True)
+
+    await leader.wait_for(
+        lambda: leader.frames_from(citra.id, "video") > 30, "Citra's video decoding at the leader"
+    )
+    rngs = {ani: random.Random(1), budi: random.Random(2)}
+    before = leader.frames_from(citra.id, "video")
+    started = asyncio.get_running_loop().time()
+    for sent in range(1, 1001):
+        for fuzzer, rng in rngs.items():
+            fuzzer.send(garbage(rng))
+        if sent % 20 == 0:
+            await asyncio.sleep(0.12)  # about 6 s in all: a sustained stream, not one burst
+    elapsed = asyncio.get_running_loop().time() - started
+    fps = (leader.frames_from(citra.id, "video") - before) / elapsed
+    for fuzzer in rngs:
+        await fuzzer.wait_for(lambda f=fuzzer: len(f.errors()) >= 1000, "refusals", deadline=60)
+    print(f"{fps:.1f} frames a second of Citra's video during the fuzzing")
+    assert fps >= 29, f"{fps:.1f} frames a second reached the leader during the fuzzing"
+    live = scene.live
+    assert live is not None
+    assert [m.name for m in live.admitted()] == ["Bu Sari", "Ani", "Budi", "Citra"]
