@@ -18,6 +18,7 @@ from server.accounts.auth import current_counselor, request_from_our_pages
 from server.db.database import DATABASE
 from server.live import protocol as p
 from server.live.connection import attach_peer
+from server.live.names import name_key
 from server.live.participant import Participant
 from server.live.registry import LIVE_SESSIONS, REJOIN_TOKENS
 from server.live.rejoin import MAX_REJOIN_TOKEN_CHARS, restore_member
@@ -26,6 +27,7 @@ from server.live.turn import client_ice_servers
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import (
     JOIN_PASSWORD_FAILURES,
+    JOIN_PASSWORD_FAILURES_PER_ADDRESS,
     JOIN_PASSWORD_WINDOW_S,
     JOIN_WINDOW_S,
     JOINS_PER_ADDRESS,
@@ -36,7 +38,7 @@ from server.platform.limits import (
 from server.platform.ratelimit import KeyedRateLimiter
 from server.platform.settings import SETTINGS
 from server.sessions.code_guard import session_by_code
-from server.sessions.store import check_session_password, get_session_by_code
+from server.sessions.store import GuidanceSession, check_session_password, get_session_by_code
 
 log = logging.getLogger("lingkar.signalling")
 
@@ -66,8 +68,10 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return error_response(LingkarError(ErrorId.MALFORMED, "method not allowed"))
 
 
-# Wrong session passwords per session and client address.
+# Wrong session passwords per session, client address and name typed; and per session and
+# client address.
 JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)
+JOIN_PASSWORD_ADDRESS_LIMITS = web.AppKey("join_password_address_limits", KeyedRateLimiter)
 # Joins per session and client address.
 JOIN_ATTEMPTS = web.AppKey("join_attempts", KeyedRateLimiter)
 
@@ -133,6 +137,23 @@ def _entry(request: web.Request, live: LiveSession, person: Participant) -> web.
     )
 
 
+async def _check_password(
+    request: web.Request, record: GuidanceSession, address: str, name: object, password: str
+) -> None:
+    """Wrong passwords are counted per name typed and per address (server/platform/limits.py):
+    one student's mistakes pause that student, not the class behind the same NAT."""
+    per_name = request.app[JOIN_LIMITS]
+    per_address = request.app[JOIN_PASSWORD_ADDRESS_LIMITS]
+    who = f"{record.id}:{address}:{name_key(name[:80]) if isinstance(name, str) else ''}"
+    where = f"{record.id}:{address}"
+    if not (per_name.would_allow(who) and per_address.would_allow(where)):
+        raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
+    if not await check_session_password(record, password):
+        per_name.allow(who)  # counts the failure
+        per_address.allow(where)
+        raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
+
+
 async def join(request: web.Request) -> web.Response:
     """A member asks to enter: name, consent, password when set. They land in the lobby."""
     body = await json_body(request)
@@ -149,13 +170,7 @@ async def join(request: web.Request) -> web.Response:
     if sum(1 for x in live.waiting() if x.origin == address) >= MAX_WAITING_PER_ADDRESS:
         raise LingkarError(ErrorId.RATE_LIMITED, "too many people waiting from this connection")
     if record.has_password:
-        limits = request.app[JOIN_LIMITS]
-        key = f"{record.id}:{address}"
-        if not limits.would_allow(key):
-            raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
-        if not await check_session_password(record, password):
-            limits.allow(key)  # counts the failure
-            raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
+        await _check_password(request, record, address, body.get("name"), password)
     person = live.add_member(body.get("name"))
     person.origin = address
     return _entry(request, live, person)
@@ -224,6 +239,9 @@ async def rejoin(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
+    app[JOIN_PASSWORD_ADDRESS_LIMITS] = KeyedRateLimiter(
+        JOIN_PASSWORD_FAILURES_PER_ADDRESS, JOIN_PASSWORD_WINDOW_S
+    )
     app[JOIN_ATTEMPTS] = KeyedRateLimiter(JOINS_PER_ADDRESS, JOIN_WINDOW_S)
     app.router.add_post("/api/sessions/{code}/rejoin", rejoin)
     app.router.add_post("/api/sessions/{code}/join", join)

@@ -19,9 +19,12 @@ MAX_HTTP_BODY_BYTES = 64 * 1024
 MAX_SESSION_PASSWORD_CHARS = 128
 # The page to return to after login: our own paths are short; a long one is someone's trick.
 MAX_NEXT_CHARS = 2000
-# Wrong session passwords from one address for one session before a pause: guessing a short
-# password read aloud in class must take far longer than the session lasts.
+# Wrong session passwords for one session before a pause: 5 per name typed from one address
+# (one student mistyping), 30 per address (a whole class behind one school NAT, which one
+# student's mistakes must not block); guessing a password read aloud in class stays far slower
+# than the session lasts.
 JOIN_PASSWORD_FAILURES = 5
+JOIN_PASSWORD_FAILURES_PER_ADDRESS = 30
 JOIN_PASSWORD_WINDOW_S = 300.0
 # Unknown session codes one address may ask for per minute (server/sessions/code_guard.py). A
 # code has 25^6 (about 244 million) values: at 20 a minute, finding a session among a school's

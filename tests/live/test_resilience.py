@@ -9,6 +9,7 @@ import random
 from server.platform.limits import (
     HEARTBEAT_INTERVAL_S,
     HEARTBEAT_TIMEOUT_S,
+    JOIN_PASSWORD_FAILURES,
     MAX_CONTROL_MESSAGE_BYTES,
 )
 from tests.live.client import LiveClient
@@ -278,3 +279,18 @@ async def test_two_fuzzing_peers_do_not_slow_a_third_ones_video(scene: Scene) ->
     live = scene.live
     assert live is not None
     assert [m.name for m in live.admitted()] == ["Bu Sari", "Ani", "Budi", "Citra"]
+
+
+async def test_one_students_wrong_passwords_do_not_block_the_class(scene_factory) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14: behind one school NAT (one address), Eka mistypes the session password five
+    times and must wait; Fajar, from the same address, still joins with the right one."""
+    scene = await scene_factory(session_password="rahasia9A")
+    await scene.leader()
+    eka = LiveClient(await scene.http(), scene.code, "Eka")
+    fajar = LiveClient(await scene.http(), scene.code, "Fajar")
+    scene.clients.extend([eka, fajar])
+    for _ in range(JOIN_PASSWORD_FAILURES):
+        assert (await eka.join(password="salah"))[1]["error"] == "wrong_password"
+    assert (await eka.join(password="rahasia9A"))[1]["error"] == "rate_limited"
+    status, reply = await fajar.join(password="rahasia9A")
+    assert status == 200, reply
