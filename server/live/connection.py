@@ -82,17 +82,19 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
 
 async def _close_if_never_connected(session: LiveSession, person: Participant, peer: Peer) -> None:
     """A peer whose ICE and DTLS have not completed ICE_DEADLINE_S after its offer is closed and
-    its sockets freed; the person counts as disconnected (the grace period applies)."""
+    its sockets freed. A person who never connected at all is gone (name freed, nobody told);
+    one who was connected before stays disconnected, within the grace period."""
     await asyncio.sleep(ICE_DEADLINE_S)
     if person.peer is not peer or peer.ever_connected:
         return
     session.peers_never_connected += 1
     log.info("a peer connection did not connect within %.0f s; closed", ICE_DEADLINE_S)
     _detach(session, person)
-    await session.room.remove_peer(person.id)
-    if person.disconnected_at is None:
-        person.disconnected_at = time.monotonic()
-    session.apply()
+    await _remove_peer_quietly(session, person)
+    if person.disconnected_at is None and person.present:
+        session.depart(person, Presence.LEFT, None)
+    else:
+        session.apply()
 
 
 async def _remove_peer_quietly(session: LiveSession, person: Participant) -> None:
@@ -172,13 +174,16 @@ async def keep_alive(session: LiveSession) -> None:
                     and now - person.disconnected_at > RECONNECT_GRACE_S
                 ):
                     session.depart(person, Presence.LEFT, None)
-            # Entries whose control channel never opened: gone, name freed, nobody told.
+            # Entries whose control channel never opened: gone, name freed, nobody told. A join
+            # with no offer has CONNECT_DEADLINE_S; one whose offer was answered has
+            # ICE_DEADLINE_S from it (a slow phone link is still connecting).
             never = [
                 x
                 for x in session.present()
                 if not x.connected
                 and x.disconnected_at is None
-                and now - x.last_seen > CONNECT_DEADLINE_S
+                and now - x.last_seen
+                > (ICE_DEADLINE_S if x.peer is not None else CONNECT_DEADLINE_S)
             ]
             if never:
                 session.depart_many(never, Presence.LEFT, None)

@@ -61,8 +61,8 @@ MAX_DENY_MESSAGE_CHARS = 200
 PARTICIPANT_TOKEN_TTL_S = 120.0
 # A dropped participant may come back without a new admission within this grace period.
 RECONNECT_GRACE_S = 60.0
-# A join whose control channel never opens is gone after this (its name freed, nobody told): a
-# browser on a slow phone link opens it within a few seconds; a script that only POSTs does not.
+# A join that sends no offer is gone after this (its name freed, nobody told): a browser sends
+# its offer at once; a script that only POSTs joins does not. With an offer, ICE_DEADLINE_S.
 CONNECT_DEADLINE_S = 20.0
 # A peer connection whose ICE and DTLS have not completed this long after its offer is closed
 # and its sockets freed (a reconnection that never connects, a client that stops half-way).

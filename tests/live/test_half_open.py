@@ -11,7 +11,7 @@ import socket
 import psutil
 from aiortc import RTCPeerConnection
 
-from server.platform.limits import CONNECT_DEADLINE_S
+from server.platform.limits import ICE_DEADLINE_S
 from tests.live.client import LiveClient
 from tests.live.conftest import Scene, SceneFactory
 
@@ -48,7 +48,7 @@ async def test_half_open_peers_leave_no_sockets(scene: Scene) -> None:
     live = scene.live
     assert live is not None
     await leader.wait_for(
-        lambda: not live.waiting(), "the half-open entries gone", deadline=CONNECT_DEADLINE_S + 8
+        lambda: not live.waiting(), "the half-open entries gone", deadline=ICE_DEADLINE_S + 8
     )
     await leader.wait_for(lambda: udp_sockets() <= baseline, "the sockets back to the baseline")
 

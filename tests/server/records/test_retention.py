@@ -65,6 +65,7 @@ async def test_deleting_a_session_leaves_nothing(client: TestClient, tmp_path: P
     # Everything but the counselor's own rows (their account, sessions and templates).
     assert set(before) == {t.name for t in metadata.sorted_tables} - {
         "counselors",
+        "logins",
         "sessions",
         "templates",
     }

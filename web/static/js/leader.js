@@ -175,8 +175,10 @@ export class LeaderPanel {
     this.waitingList.replaceChildren(
       ...waiting.participants.map((p) =>
         el("li", { class: `person${p.connected ? "" : " connecting"}` }, [
-          el("span", { class: "person-name", text: p.name, title: p.name }),
-          p.connected ? null : el("span", { class: "person-state", text: t("lead.waiting.connecting") }),
+          el("span", { class: "person-name", text: p.name, title: p.connected ? p.name : `${p.name} (${t("lead.waiting.connecting")})` }),
+          // Said to screen readers; shown by the name's style, so that the row keeps its place
+          // (the counselor's click must not land elsewhere when the person connects).
+          p.connected ? null : el("span", { class: "visually-hidden", text: t("lead.waiting.connecting") }),
           el("span", { class: "person-actions" }, [
             button(t("lead.admit"), () => this.conn.send({ type: "admit", participant: p.id }), {
               className: "primary",
