@@ -77,7 +77,7 @@ def sample(process: psutil.Process) -> tuple[float, int, int]:
 
 async def members_in(http: Http) -> int:
     text = await (await http.get("/metrics")).text()
-    found = re.findall(r'^lingkar_participants\{[^}]*\} (\d+(?:\.\d+)?)$', text, re.MULTILINE)
+    found = re.findall(r"^lingkar_participants\{[^}]*\} (\d+(?:\.\d+)?)$", text, re.MULTILINE)
     return int(sum(float(x) for x in found))
 
 
@@ -110,6 +110,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--every", type=int, default=100, help="sample every N cycles")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-soak-"))
     server = serverproc.start_server(data_dir)
@@ -129,9 +130,14 @@ async def main() -> None:
             rss0, fds0, threads0 = sample(process)
             for index in range(args.warmup, args.warmup + args.cycles):
                 await one_cycle(server.base_url, code, leader, index)
-                if index % 100 == 0:
+                if index % args.every == 0:
                     rss, fds, threads = sample(process)
-                    print(f"cycle {index}: rss {rss:.1f} MB, fds {fds}, threads {threads}")
+                    lines = len(leader.rtc.pc.getTransceivers())
+                    print(
+                        f"cycle {index}: rss {rss:.1f} MB, fds {fds}, threads {threads}, "
+                        f"the counselor's m-lines {lines}",
+                        flush=True,
+                    )
             await asyncio.sleep(5)  # the last departures settle
             rss1, fds1, threads1 = sample(process)
             left = await members_in(http) - 1  # the counselor stays
