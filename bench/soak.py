@@ -111,6 +111,8 @@ async def main() -> None:
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--every", type=int, default=100, help="sample every N cycles")
+    # One address may join a session 60 times a minute (server/platform/limits.py).
+    parser.add_argument("--pause", type=float, default=0.6, help="seconds between cycles")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-soak-"))
     server = serverproc.start_server(data_dir)
@@ -126,10 +128,12 @@ async def main() -> None:
             started = time.monotonic()
             for index in range(args.warmup):
                 await one_cycle(server.base_url, code, leader, index)
+                await asyncio.sleep(args.pause)
             await asyncio.sleep(2)
             rss0, fds0, threads0 = sample(process)
             for index in range(args.warmup, args.warmup + args.cycles):
                 await one_cycle(server.base_url, code, leader, index)
+                await asyncio.sleep(args.pause)
                 if index % args.every == 0:
                     rss, fds, threads = sample(process)
                     lines = len(leader.rtc.pc.getTransceivers())

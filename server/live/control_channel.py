@@ -18,9 +18,18 @@ from server.live.controls import dispatch
 from server.live.participant import Participant
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
-from server.platform.limits import CONTROL_BURST, CONTROL_RATE_PER_SECOND
+from server.platform.limits import (
+    CONTROL_BURST,
+    CONTROL_RATE_PER_SECOND,
+    CONTROL_REPLY_BURST,
+    CONTROL_REPLY_RATE_PER_SECOND,
+)
 
 log = logging.getLogger("lingkar.control")
+
+# The JSON a browser sends for an answer or a pong starts so (server/live/protocol.py encodes
+# and browsers' JSON.stringify keeps "type" first); anything else is checked after parsing.
+_REPLY_PREFIXES = ('{"type":"answer"', '{"type": "answer"', '{"type":"pong"', '{"type": "pong"')
 
 
 class TokenBucket:
@@ -52,6 +61,7 @@ class ControlInbox:
         self._session = session
         self._person = person
         self._bucket = TokenBucket(CONTROL_RATE_PER_SECOND, CONTROL_BURST)
+        self._replies = TokenBucket(CONTROL_REPLY_RATE_PER_SECOND, CONTROL_REPLY_BURST)
         self._queue: asyncio.Queue[p.ClientMessage] = asyncio.Queue(maxsize=CONTROL_BURST)
         # The session holds the task until it is done, so a cancelled one is never destroyed
         # while pending (a departure closes the inbox; the session's end gathers what is left).
@@ -76,17 +86,29 @@ class ControlInbox:
         if self.closed:
             return
         self._person.last_seen = time.monotonic()
-        if not self._bucket.allow():
-            self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
-            return
         if not isinstance(raw, str):
             # docs/protocol.md: text messages only. A binary frame is refused, never acted on.
-            self.refuse(ErrorId.MALFORMED, "binary messages are not part of the protocol")
+            if not self._bucket.allow():
+                self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
+            else:
+                self.refuse(ErrorId.MALFORMED, "binary messages are not part of the protocol")
+            return
+        # Answers to the server's own offers and pongs to its pings have a bucket of their own:
+        # the person's other messages, however many, never make the server's renegotiation or
+        # heartbeat lose a reply (a refused answer would leave its offer outstanding for good).
+        reply = raw.lstrip().startswith(_REPLY_PREFIXES)
+        if not (self._replies if reply else self._bucket).allow():
+            self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
             return
         try:
             message = p.parse_client_message(raw)
         except LingkarError as exc:
             self.refuse(exc.error, exc.message)
+            return
+        # Looked like a reply by its first bytes but is not one: it counts as any message.
+        impostor = reply and not isinstance(message, p.Answer | p.Pong)
+        if impostor and not self._bucket.allow():
+            self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
             return
         try:
             self._queue.put_nowait(message)

@@ -47,6 +47,10 @@ MAX_CONTROL_MESSAGE_BYTES = 256 * 1024
 # an SDP answer). Past it a message gets the "rate_limited" error and is dropped.
 CONTROL_RATE_PER_SECOND = 10.0
 CONTROL_BURST = 30
+# Answers to the server's offers and pongs to its pings: bounded by what the server sends, so a
+# bucket of their own (found by bench/soak.py: a refused answer stalled renegotiation for good).
+CONTROL_REPLY_RATE_PER_SECOND = 20.0
+CONTROL_REPLY_BURST = 60
 # Chat: a few sentences; the in-memory history kept for people who reconnect.
 MAX_CHAT_CHARS = 1000
 CHAT_HISTORY_MESSAGES = 200
