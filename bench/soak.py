@@ -112,7 +112,7 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--every", type=int, default=100, help="sample every N cycles")
     # One address may join a session 60 times a minute (server/platform/limits.py).
-    parser.add_argument("--pause", type=float, default=0.6, help="seconds between cycles")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between cycles")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-soak-"))
     server = serverproc.start_server(data_dir)
