@@ -82,23 +82,26 @@ class ControlInbox:
         except Exception:
             log.exception("control message handling failed")
 
+    def _spend(self, bucket: TokenBucket) -> bool:
+        """One message from ``bucket``; when it is empty, the sender is told and it is dropped."""
+        if bucket.allow():
+            return True
+        self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
+        return False
+
     def _receive(self, raw: object) -> None:
         if self.closed:
             return
         self._person.last_seen = time.monotonic()
-        if not isinstance(raw, str):
-            # docs/protocol.md: text messages only. A binary frame is refused, never acted on.
-            if not self._bucket.allow():
-                self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
-            else:
-                self.refuse(ErrorId.MALFORMED, "binary messages are not part of the protocol")
-            return
         # Answers to the server's own offers and pongs to its pings have a bucket of their own:
         # the person's other messages, however many, never make the server's renegotiation or
         # heartbeat lose a reply (a refused answer would leave its offer outstanding for good).
-        reply = raw.lstrip().startswith(_REPLY_PREFIXES)
-        if not (self._replies if reply else self._bucket).allow():
-            self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
+        reply = isinstance(raw, str) and raw.startswith(_REPLY_PREFIXES)
+        if not self._spend(self._replies if reply else self._bucket):
+            return
+        if not isinstance(raw, str):
+            # docs/protocol.md: text messages only. A binary frame is refused, never acted on.
+            self.refuse(ErrorId.MALFORMED, "binary messages are not part of the protocol")
             return
         try:
             message = p.parse_client_message(raw)
@@ -106,9 +109,7 @@ class ControlInbox:
             self.refuse(exc.error, exc.message)
             return
         # Looked like a reply by its first bytes but is not one: it counts as any message.
-        impostor = reply and not isinstance(message, p.Answer | p.Pong)
-        if impostor and not self._bucket.allow():
-            self.refuse(ErrorId.RATE_LIMITED, "too many messages; slow down")
+        if reply and not isinstance(message, p.Answer | p.Pong) and not self._spend(self._bucket):
             return
         try:
             self._queue.put_nowait(message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.steps import (
@@ -44,6 +45,7 @@ async def everything_in_view(leader: Page, where: str, tiles: int = 1 + len(MEMB
         await expect(leader.get_by_role("button", name=name, exact=True)).to_be_in_viewport()
 
 
+@pytest.mark.timeout(360)  # nine Chromium pages on two cores
 async def test_a_session_runs_on_a_laptop_without_scrolling(
     server: ServerProcess, data_dir: Path, browser: Browser
 ) -> None:

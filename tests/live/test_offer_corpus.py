@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 import pytest
 from aiortc import RTCPeerConnection
 
 from server.live.participant import Presence
 from tests.live.conftest import Scene
+from tests.live.test_half_open import udp_sockets
 
 OFFERS = Path(__file__).resolve().parent / "offers"
 CORPUS_SIZE = 2000
@@ -112,10 +112,6 @@ def corpus(bases: list[str]) -> list[str]:
                 lines = change(lines)
         offers.append("\r\n".join(lines) + "\r\n")
     return offers
-
-
-def udp_sockets() -> int:
-    return len(psutil.Process().net_connections(kind="udp"))
 
 
 @pytest.mark.timeout(240)

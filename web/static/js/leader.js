@@ -358,23 +358,20 @@ export class LeaderPanel {
         if (window.confirm(t("lead.remove.confirm", { name: p.name }))) send({ type: "remove", participant: p.id });
       }, { className: "danger", ...keyed("lead.remove") }),
     ]);
-    menu.hidden = !open;
-    const more = button(`${t("lead.more")} ${open ? "▴" : "▾"}`, () => {
-      if (this.openMenus.has(p.id)) this.openMenus.delete(p.id);
-      else this.openMenus.add(p.id);
-      const nowOpen = this.openMenus.has(p.id);
+    const more = button("", () => setOpen(!this.openMenus.has(p.id)), keyed("lead.more"));
+    more.setAttribute("aria-controls", menu.id);
+    /** @param {boolean} nowOpen */
+    const setOpen = (nowOpen) => {
+      if (nowOpen) this.openMenus.add(p.id);
+      else this.openMenus.delete(p.id);
       menu.hidden = !nowOpen;
       more.setAttribute("aria-expanded", String(nowOpen));
       more.textContent = `${t("lead.more")} ${nowOpen ? "▴" : "▾"}`;
-    }, keyed("lead.more"));
-    more.setAttribute("aria-expanded", String(open));
-    more.setAttribute("aria-controls", menu.id);
+    };
+    setOpen(open);
     menu.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
-      this.openMenus.delete(p.id);
-      menu.hidden = true;
-      more.setAttribute("aria-expanded", "false");
-      more.textContent = `${t("lead.more")} ▾`;
+      setOpen(false);
       more.focus();
     });
     const name = el("span", { class: "person-name", text: p.name, title: p.name });
