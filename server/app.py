@@ -26,7 +26,7 @@ from server.platform.security import security_headers
 from server.platform.settings import SETTINGS, Settings
 from server.records import report_pages
 from server.records.retention import retention_context
-from server.sessions import dashboard
+from server.sessions import dashboard, team_pages
 from server.sessions.code_guard import setup_code_guard
 from server.sessions.home import join_with_code
 from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/join", join_with_code, name="join")
     login.add_routes(app)
     dashboard.add_routes(app)
+    team_pages.add_routes(app)
     template_pages.add_routes(app)
     report_pages.add_routes(app)
     signalling.add_routes(app)

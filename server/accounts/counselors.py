@@ -43,7 +43,7 @@ class Counselor:
     created_at: datetime
 
 
-def _counselor(row: RowMapping) -> Counselor:
+def counselor_from_row(row: RowMapping) -> Counselor:
     return Counselor(
         id=row["id"],
         username=row["username"],
@@ -107,7 +107,7 @@ async def get_counselor(db: AsyncEngine, counselor_id: int) -> Counselor | None:
             .mappings()
             .first()
         )
-    return None if row is None else _counselor(row)
+    return None if row is None else counselor_from_row(row)
 
 
 async def get_counselor_by_username(db: AsyncEngine, username: str) -> Counselor | None:
@@ -119,13 +119,13 @@ async def get_counselor_by_username(db: AsyncEngine, username: str) -> Counselor
             .mappings()
             .first()
         )
-    return None if row is None else _counselor(row)
+    return None if row is None else counselor_from_row(row)
 
 
 async def list_counselors(db: AsyncEngine) -> list[Counselor]:
     async with db.connect() as conn:
         rows = (await conn.execute(select(counselors).order_by(counselors.c.username))).mappings()
-        return [_counselor(row) for row in rows]
+        return [counselor_from_row(row) for row in rows]
 
 
 async def count_counselors(db: AsyncEngine) -> int:

@@ -112,6 +112,8 @@ sessions = Table(
     Column("title", String(TITLE_MAX), nullable=False),
     Column("template", String(TEMPLATE_KEY_MAX), nullable=False),
     Column("password_hash", String(PASSWORD_HASH_MAX), nullable=True),
+    # Optional: what an observer types on the observer link (hashed like the session password).
+    Column("observer_password_hash", String(PASSWORD_HASH_MAX), nullable=True),
     Column("scheduled_at", UtcDateTime(), nullable=True),
     Column("status", String(10), nullable=False, server_default="planned"),
     Column(
@@ -129,6 +131,23 @@ sessions = Table(
     # Whether the counselor has seen (and hidden) the dashboard's notice about that.
     Column("notice_seen", Boolean, nullable=False, server_default=false()),
     CheckConstraint("status IN ('planned', 'open', 'ended')", name="status"),
+)
+
+
+# Other counselors of the same server who lead a session with its owner (issue 13): each
+# enters with their own login and leads; only the owner edits or deletes the session.
+co_leaders = Table(
+    "co_leaders",
+    metadata,
+    Column("session_id", Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "counselor_id",
+        Integer,
+        ForeignKey("counselors.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("added_at", UtcDateTime(), nullable=False),
 )
 
 
@@ -217,17 +236,21 @@ participation = Table(
     UniqueConstraint("session_id", "participant", name="uq_participation_session_participant"),
 )
 
-# The leader's note and ratings on a member: AES-GCM ciphertext (server/platform/sealing.py),
-# never clear.
+# A note and ratings on a member: AES-GCM ciphertext (server/platform/sealing.py), never
+# clear. ``author`` is "" for the counselors' notes (shared by the owner and co-counselors, in
+# the report) and an observer's participant key for theirs (their own, not in the report).
 notes = Table(
     "notes",
     metadata,
     Column("id", Integer, primary_key=True),
     _session_fk(),
+    Column("author", String(PARTICIPANT_KEY_MAX), nullable=False, server_default=""),
     Column("participant", String(PARTICIPANT_KEY_MAX), nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("session_id", "participant", name="uq_notes_session_participant"),
+    UniqueConstraint(
+        "session_id", "author", "participant", name="uq_notes_session_author_participant"
+    ),
 )
 
 # The members' closing evaluation (laiseg, UCA). ``participant`` is NULL when answered

@@ -202,8 +202,7 @@ async def keep_alive(session: LiveSession) -> None:
         ticks += 1
         if ticks % MEDIA_EVERY_TICKS == 0:
             session.media.update(now)
-        leader = session.leader
-        if leader is not None and ticks % OBSERVATION_EVERY_TICKS == 0:
-            session.send(leader, session.observation())
+        if ticks % OBSERVATION_EVERY_TICKS == 0:
+            session.send_observation()
         if session.floor is not None and ticks % FLOOR_COUNTDOWN_EVERY_TICKS == 0:
             session.broadcast_state()  # the countdown everyone sees

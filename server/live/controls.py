@@ -1,8 +1,10 @@
 """What each control message does: the leader's controls and the members' own actions.
 
-Called by :mod:`server.live.control_channel` after a message is parsed and the sender's role and
-presence are checked there. The sender is the participant the server attached the channel to,
-never anything the message says. Every handler changes state and ends in ``session.apply()``.
+Called by :mod:`server.live.control_channel` after a message is parsed; :func:`dispatch` checks
+the sender's permission for the message (server/live/permissions.py, one table) and presence.
+The sender is the participant the server attached the channel to, never anything the message
+says. Every handler changes state and ends in ``session.apply()``; what one counselor does is
+told to the others (``session.activity``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.live import protocol as p
+from server.live import views
 from server.live.floor import Floor, start_turns
 from server.live.negotiation import accept_answer
 from server.live.participant import Participant, Presence
+from server.live.permissions import LOBBY_ALLOWED, REQUIRED, Permission
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import MAX_MEMBERS_PER_SESSION
@@ -24,8 +28,16 @@ Handler = Callable[[LiveSession, Participant, Any], Awaitable[None]]
 
 def _member(session: LiveSession, participant_id: str) -> Participant:
     target = session.participant(participant_id)
-    if target.is_leader:
+    if not target.is_member:
         raise LingkarError(ErrorId.FORBIDDEN, "this control applies to members only")
+    return target
+
+
+def _guest(session: LiveSession, participant_id: str) -> Participant:
+    """A member or an observer: someone the counselors admit, send back or remove."""
+    target = session.participant(participant_id)
+    if target.leads:
+        raise LingkarError(ErrorId.FORBIDDEN, "this control does not apply to a counselor")
     return target
 
 
@@ -58,7 +70,7 @@ async def microphone(session: LiveSession, sender: Participant, msg: p.Microphon
                 ErrorId.NOT_ALLOWED, "ask to speak: the counselor must ask you to unmute"
             )
         sender.muted_by_leader = False
-    elif not sender.is_leader and session.policy == "ask_to_speak":
+    elif not sender.can(Permission.PRESENT) and session.policy == "ask_to_speak":
         sender.unmute_granted = False
     sender.microphone = msg.on
     session.apply()
@@ -94,6 +106,8 @@ async def chat(session: LiveSession, sender: Participant, msg: p.Chat) -> None:
     text = msg.text.strip()
     if not text:
         raise LingkarError(ErrorId.MALFORMED, "an empty chat message")
+    if msg.to == "all" and sender.is_observer:
+        raise LingkarError(ErrorId.NOT_ALLOWED, "an observer writes to the counselors only")
     if msg.to == "all" and not session.may_chat_to_all(sender):
         raise LingkarError(
             ErrorId.NOT_ALLOWED, "chat to everyone is closed in this stage; the counselor can read"
@@ -102,10 +116,9 @@ async def chat(session: LiveSession, sender: Participant, msg: p.Chat) -> None:
 
 
 async def talk_request(session: LiveSession, sender: Participant, msg: p.TalkRequest) -> None:
-    leader = session.leader
-    if leader is None:
+    if not session.leaders():
         raise LingkarError(ErrorId.NOT_FOUND, "the counselor is not connected")
-    session.send(leader, p.TalkRequestOut(participant=sender.id, name=sender.name))
+    session.send_to_leaders(p.TalkRequestOut(participant=sender.id, name=sender.name))
 
 
 async def unmute_reply(session: LiveSession, sender: Participant, msg: p.UnmuteReply) -> None:
@@ -116,9 +129,7 @@ async def unmute_reply(session: LiveSession, sender: Participant, msg: p.UnmuteR
         sender.unmute_granted = True
         sender.muted_by_leader = False
         sender.microphone = True
-    leader = session.leader
-    if leader is not None:
-        session.send(leader, p.UnmuteReplyOut(participant=sender.id, accept=msg.accept))
+    session.send_to_leaders(p.UnmuteReplyOut(participant=sender.id, accept=msg.accept))
     session.apply()
 
 
@@ -143,8 +154,8 @@ async def view(session: LiveSession, sender: Participant, msg: p.View) -> None:
 # ---- the leader's controls ----------------------------------------------------------------------
 
 
-def _admit(session: LiveSession, target: Participant) -> None:
-    if session.admitted_members() >= MAX_MEMBERS_PER_SESSION:
+def _admit(session: LiveSession, sender: Participant, target: Participant) -> None:
+    if target.is_member and session.admitted_members() >= MAX_MEMBERS_PER_SESSION:
         raise LingkarError(ErrorId.SESSION_FULL, "the room already holds the most members")
     target.presence = Presence.ADMITTED
     target.admitted_at = time.time()
@@ -152,34 +163,37 @@ def _admit(session: LiveSession, target: Participant) -> None:
     session.send(target, p.Status(status="admitted"))
     # The roster and own state follow in apply(); the subscriptions' offer follows them.
     session.greet_admitted(target)
+    session.activity(sender, "admitted", target)
 
 
 async def admit(session: LiveSession, sender: Participant, msg: p.Admit) -> None:
-    target = _member(session, msg.participant)
+    target = _guest(session, msg.participant)
     if target.presence is not Presence.WAITING:
         raise LingkarError(ErrorId.CONFLICT, "that person is not waiting")
-    _admit(session, target)
+    _admit(session, sender, target)
     session.apply()
 
 
 async def admit_all(session: LiveSession, sender: Participant, msg: p.AdmitAll) -> None:
     try:
         for target in session.waiting():
-            _admit(session, target)
+            _admit(session, sender, target)
     finally:
         session.apply()
 
 
 async def deny(session: LiveSession, sender: Participant, msg: p.Deny) -> None:
-    target = _member(session, msg.participant)
+    target = _guest(session, msg.participant)
     if target.presence is not Presence.WAITING:
         raise LingkarError(ErrorId.CONFLICT, "that person is not waiting")
+    session.activity(sender, "denied", target)
     session.depart(target, Presence.DENIED, p.Status(status="denied", message=msg.message.strip()))
 
 
 async def deny_all(session: LiveSession, sender: Participant, msg: p.DenyAll) -> None:
     """Everyone waiting is turned away at once (a lobby filled by strangers), with one message."""
     farewell = p.Status(status="denied", message=msg.message.strip())
+    session.activity(sender, "denied_all")
     session.depart_many(session.waiting(), Presence.DENIED, farewell)
 
 
@@ -187,24 +201,30 @@ async def lock(session: LiveSession, sender: Participant, msg: p.Lock) -> None:
     session.locked = msg.locked
     session.queue_while_locked = msg.locked and msg.queue
     for person in session.waiting():
-        session.send(person, session.status_of(person))
+        session.send(person, views.status(session, person))
+    session.activity(sender, "locked" if msg.locked else "unlocked")
     session.apply()
 
 
 async def to_lobby(session: LiveSession, sender: Participant, msg: p.ToLobby) -> None:
-    target = _in_room_member(session, msg.participant)
+    target = _guest(session, msg.participant)
+    if not target.in_room:
+        raise LingkarError(ErrorId.CONFLICT, "that person is not in the room")
     target.presence = Presence.WAITING
     target.hand_raised_at = None
     target.screen = False
     target.unmute_granted = False
     target.unmute_asked = False
     target.joined_at = time.time()
-    session.send(target, session.status_of(target))
+    session.send(target, views.status(session, target))
+    session.activity(sender, "to_lobby", target)
     session.apply()
 
 
 async def mute_member(session: LiveSession, sender: Participant, msg: p.MuteMember) -> None:
-    _mute(_in_room_member(session, msg.participant))
+    target = _in_room_member(session, msg.participant)
+    _mute(target)
+    session.activity(sender, "muted", target)
     session.apply()
 
 
@@ -217,8 +237,9 @@ def _mute(target: Participant) -> None:
 
 async def mute_all(session: LiveSession, sender: Participant, msg: p.MuteAll) -> None:
     for target in session.admitted():
-        if not target.is_leader:
+        if target.is_member:
             _mute(target)
+    session.activity(sender, "muted_all")
     session.apply()
 
 
@@ -226,7 +247,7 @@ async def unmute_policy(session: LiveSession, sender: Participant, msg: p.Unmute
     session.policy = msg.policy
     if msg.policy == "ask_to_speak":
         for target in session.admitted():
-            if not target.is_leader and not target.unmute_granted:
+            if target.is_member and not target.unmute_granted:
                 target.microphone = False
     session.apply()
 
@@ -241,6 +262,7 @@ async def stop_camera(session: LiveSession, sender: Participant, msg: p.StopCame
     target = _in_room_member(session, msg.participant)
     target.camera = False
     target.camera_stopped_by_leader = True
+    session.activity(sender, "stopped_camera", target)
     session.apply()
 
 
@@ -255,7 +277,8 @@ async def screen_permission(
 
 
 async def remove(session: LiveSession, sender: Participant, msg: p.Remove) -> None:
-    target = _member(session, msg.participant)
+    target = _guest(session, msg.participant)
+    session.activity(sender, "removed", target)
     session.depart(target, Presence.REMOVED, p.Status(status="removed"))
 
 
@@ -264,17 +287,19 @@ async def stage(session: LiveSession, sender: Participant, msg: p.Stage) -> None
     index = session.stage_index + step
     if not 0 <= index < len(session.stages):
         raise LingkarError(ErrorId.NOT_ALLOWED, f"there is no {msg.direction} stage")
+    session.activity(sender, "stage_next" if step > 0 else "stage_previous")
     session.enter_stage(index)
 
 
 async def give_floor(session: LiveSession, sender: Participant, msg: p.GiveFloor) -> None:
     target = _in_room_member(session, msg.participant)
     now = time.monotonic()
+    session.activity(sender, "gave_floor", target)
     session.give_floor(Floor(target.id, now + msg.seconds if msg.seconds else None, msg.seconds))
 
 
 async def in_turn(session: LiveSession, sender: Participant, msg: p.InTurn) -> None:
-    order = [x.id for x in session.roster_order() if not x.is_leader]
+    order = [x.id for x in session.roster_order() if x.is_member]
     floor = start_turns(order, msg.seconds, time.monotonic())
     if floor is None:
         raise LingkarError(ErrorId.NOT_ALLOWED, "there is nobody in the room to take turns")
@@ -295,7 +320,7 @@ async def end_floor(session: LiveSession, sender: Participant, msg: p.EndFloor) 
 
 async def note(session: LiveSession, sender: Participant, msg: p.Note) -> None:
     target = session.participants.get(msg.participant)
-    if target is None or target.is_leader:
+    if target is None or not target.is_member:
         raise LingkarError(ErrorId.NOT_FOUND, "no such member in this session")
     if session.recorder is None:
         raise LingkarError(ErrorId.NOT_ALLOWED, "notes cannot be kept for this session")
@@ -304,23 +329,31 @@ async def note(session: LiveSession, sender: Participant, msg: p.Note) -> None:
         "respects": msg.ratings.respects,
         "serious": msg.ratings.serious,
     }
-    session.recorder.note(target.id, msg.text.strip(), ratings)
+    # The counselors share their notes; an observer's are theirs alone.
+    author = "" if sender.leads else sender.id
+    session.recorder.note(author, target.id, msg.text.strip(), ratings)
     session.send(sender, p.NoteSaved(participant=target.id))
 
 
 async def evaluation(session: LiveSession, sender: Participant, msg: p.Evaluation) -> None:
     session.evaluation_open = msg.open
+    session.activity(sender, "evaluation_opened" if msg.open else "evaluation_closed")
     for person in session.admitted():
-        # The leader's own pages (another tab, a reconnection) learn the state too.
-        answered = person.evaluated and not person.is_leader
+        # The counselors' own pages (another tab, a reconnection) learn the state too.
+        answered = person.evaluated and person.can(Permission.ANSWER_EVALUATION)
         session.send(person, p.EvaluationState(open=msg.open, answered=answered))
+
+
+async def observer_figures(
+    session: LiveSession, sender: Participant, msg: p.ObserverFigures
+) -> None:
+    session.activity(sender, "figures_shown" if msg.allowed else "figures_hidden")
+    session.set_observers_see_figures(msg.allowed)
 
 
 async def evaluation_answer(
     session: LiveSession, sender: Participant, msg: p.EvaluationAnswer
 ) -> None:
-    if sender.is_leader:
-        raise LingkarError(ErrorId.FORBIDDEN, "the evaluation is for members")
     if not session.evaluation_open:
         raise LingkarError(ErrorId.NOT_ALLOWED, "the evaluation is not open")
     if sender.evaluated:
@@ -343,12 +376,11 @@ async def evaluation_answer(
         **answers,
     )
     session.evaluation_answers.append(out)
-    leader = session.leader
-    if leader is not None:
-        session.send(leader, out)
+    session.send_to_leaders(out)
 
 
 async def end(session: LiveSession, sender: Participant, msg: p.End) -> None:
+    session.activity(sender, "ended")
     await session.end()
 
 
@@ -384,6 +416,7 @@ HANDLERS: dict[type[Any], Handler] = {
     p.EndFloor: end_floor,
     p.Note: note,
     p.Evaluation: evaluation,
+    p.ObserverFigures: observer_figures,
     p.EvaluationAnswer: evaluation_answer,
     p.Remove: remove,
     p.Stage: stage,
@@ -392,10 +425,15 @@ HANDLERS: dict[type[Any], Handler] = {
 
 
 async def dispatch(session: LiveSession, sender: Participant, msg: p.ClientMessage) -> None:
-    """Check the sender's role and presence, then run the message's handler."""
+    """Check the sender's permission and presence, then run the message's handler."""
     kind = type(msg)
-    if kind in p.LEADER_ONLY and not sender.is_leader:
+    needed = REQUIRED[kind]
+    if needed is not None and not sender.can(needed):
+        if needed is Permission.PUBLISH:
+            raise LingkarError(ErrorId.FORBIDDEN, "observers are not seen or heard")
+        if needed is Permission.ANSWER_EVALUATION:
+            raise LingkarError(ErrorId.FORBIDDEN, "the evaluation is for members")
         raise LingkarError(ErrorId.FORBIDDEN, "only the counselor can do that")
-    if not sender.in_room and kind not in p.LOBBY_ALLOWED:
+    if not sender.in_room and kind not in LOBBY_ALLOWED:
         raise LingkarError(ErrorId.FORBIDDEN, "you are waiting in the lobby")
     await HANDLERS[kind](session, sender, msg)

@@ -104,7 +104,7 @@ class MediaPlan:
         publisher = self._session.participants.get(track.peer_id)
         if track.kind == "screen":
             priority = PRIORITY_SCREEN
-        elif publisher is not None and publisher.is_leader:
+        elif publisher is not None and publisher.leads:
             priority = PRIORITY_LEADER
         elif publisher is not None and now - publisher.last_spoke < RECENT_SPEAKER_S:
             priority = PRIORITY_SPEAKER
@@ -133,7 +133,7 @@ class MediaPlan:
             self._shown.pop(person.id, None)
             return everyone
         participants = self._session.participants
-        must = {pid for pid in everyone if (x := participants.get(pid)) and x.is_leader}
+        must = {pid for pid in everyone if (x := participants.get(pid)) and x.leads}
         ranked = sorted(
             (pid for pid in everyone if pid not in must),
             key=lambda pid: _rank(participants.get(pid)),

@@ -8,9 +8,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.accounts.auth import require_counselor
+from server.db.database import DATABASE
 from server.platform.pages import error_page, render_page
 from server.sessions.code_guard import TooManyGuesses, session_by_code
 from server.sessions.store import GuidanceSession
+from server.sessions.team import is_co_leader
 
 
 async def _record(request: web.Request) -> GuidanceSession:
@@ -38,13 +40,30 @@ async def join_page(request: web.Request) -> web.Response:
         session_title=record.title,
         session_status=record.status,
         has_password=record.has_password,
+        observer=False,
+    )
+
+
+async def observe_page(request: web.Request) -> web.Response:
+    """The observers' link: the same steps without a camera or microphone, their own consent."""
+    record = await _record(request)
+    return render_page(
+        request,
+        "join.html",
+        session_code=record.code,
+        session_title=record.title,
+        session_status=record.status,
+        has_password=record.observer_password_hash is not None,
+        observer=True,
     )
 
 
 async def lead_page(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
     record = await _record(request)
-    if record.counselor_id != counselor.id:
+    if record.counselor_id != counselor.id and not await is_co_leader(
+        request.app[DATABASE], record.id, counselor.id
+    ):
         raise web.HTTPNotFound()
     return render_page(
         request,
@@ -59,3 +78,4 @@ async def lead_page(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/s/{code}", join_page, name="join_page")
     app.router.add_get("/s/{code}/lead", lead_page, name="lead_page")
+    app.router.add_get("/s/{code}/observe", observe_page, name="observe_page")

@@ -12,13 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from server.live.permissions import ROLE_PERMISSIONS, Permission, Role
 from server.live.protocol import ReceiveMode, View
 from server.platform.limits import PARTICIPANT_TOKEN_TTL_S
-
-
-class Role(StrEnum):
-    LEADER = "leader"
-    MEMBER = "member"
 
 
 class Presence(StrEnum):
@@ -39,6 +35,11 @@ class Participant:
     name: str
     role: Role
     presence: Presence
+    # The counselor account of someone who leads (None for members and observers): a second
+    # entry by the same counselor (another tab) replaces the first, another counselor's does not.
+    counselor_id: int | None = None
+    # Granted by the session on top of the role's (observers allowed to see the figures).
+    granted: frozenset[Permission] = frozenset()
     joined_at: float = field(default_factory=time.time)  # when they (last) entered the lobby
     arrived_at: float = field(default_factory=time.time)  # first arrival, for attendance
     # Short-lived, single use: lets the browser POST its first offer (and one per reconnection).
@@ -79,8 +80,24 @@ class Participant:
     evaluated: bool = False  # answered the closing evaluation (once each)
 
     @property
-    def is_leader(self) -> bool:
-        return self.role is Role.LEADER
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self.role] | self.granted
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def leads(self) -> bool:
+        """A counselor in the room: the session's owner or a co-counselor."""
+        return self.role in (Role.LEADER, Role.CO_LEADER)
+
+    @property
+    def is_member(self) -> bool:
+        return self.role is Role.MEMBER
+
+    @property
+    def is_observer(self) -> bool:
+        return self.role is Role.OBSERVER
 
     @property
     def in_room(self) -> bool:

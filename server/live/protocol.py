@@ -105,6 +105,7 @@ class EvaluationAnswer(_Client, tag="evaluation_answer"):
 # The data saver's modes: "all" (the link decides), "saver" (an hourly data budget, the
 # default on phones), "audio_only", and "leader_only" (the leader's audio and video, a screen).
 ReceiveMode = Literal["all", "saver", "audio_only", "leader_only"]
+Policy = Literal["members_may_unmute", "ask_to_speak"]
 
 
 class Receive(_Client, tag="receive"):
@@ -223,6 +224,12 @@ class Evaluation(_Client, tag="evaluation"):
     open: bool
 
 
+class ObserverFigures(_Client, tag="observer_figures"):
+    """Whether the observers see the observation figures (speaking time, turns, hands)."""
+
+    allowed: bool
+
+
 class Remove(_Client, tag="remove"):
     participant: ParticipantId
 
@@ -268,47 +275,37 @@ ClientMessage = (
     | EndFloor
     | Note
     | Evaluation
+    | ObserverFigures
     | Remove
     | Stage
     | End
 )
 
-LEADER_ONLY: frozenset[type[_Client]] = frozenset(
-    {
-        Admit,
-        AdmitAll,
-        Deny,
-        DenyAll,
-        Lock,
-        ToLobby,
-        MuteMember,
-        MuteAll,
-        UnmutePolicy,
-        AskUnmute,
-        StopCamera,
-        ScreenPermission,
-        GiveFloor,
-        InTurn,
-        NextTurn,
-        EndFloor,
-        Note,
-        Evaluation,
-        Remove,
-        Stage,
-        End,
-    }
-)
-# What a participant still in the lobby may send: nothing about the room.
-LOBBY_ALLOWED: frozenset[type[_Client]] = frozenset({Answer, Ping, Pong, Leave, Receive})
-
-
 # --- server to client --------------------------------------------------------------------------
+
+
+RoleName = Literal["leader", "co_leader", "observer", "member"]
+# The permissions of server/live/permissions.py, by name.
+PermissionName = Literal[
+    "publish",
+    "present",
+    "admit",
+    "moderate",
+    "stage",
+    "floor",
+    "observe_notes",
+    "observe_figures",
+    "evaluation",
+    "answer_evaluation",
+    "end",
+    "grant",
+]
 
 
 class Person(msgspec.Struct):
     id: str
     name: str
-    role: Literal["leader", "member"]
+    role: RoleName
     connected: bool = True
     muted: bool = True
     camera: bool = False
@@ -320,6 +317,7 @@ class Person(msgspec.Struct):
 class WaitingPerson(msgspec.Struct):
     id: str
     name: str
+    role: RoleName
     waiting_seconds: int
     # Whether their control channel is open; an entry that never connects is gone after 20 s.
     connected: bool
@@ -359,8 +357,10 @@ class Welcome(_Server, tag="welcome"):
     protocol: int
     id: str
     name: str
-    role: Literal["leader", "member"]
+    role: RoleName
     title: str
+    # What this person may do; the page shows its controls from these, never from the role.
+    permissions: list[PermissionName]
 
 
 class Status(_Server, tag="status"):
@@ -401,6 +401,20 @@ class You(_Server, tag="you"):
     hand: bool
     receive: ReceiveMode
     floor: bool
+    permissions: list[PermissionName]
+    # For those who lead: whether the observers see the observation figures.
+    observers_see_figures: bool = False
+
+
+class Activity(_Server, tag="activity"):
+    """To everyone who leads: what one of them did (who admitted whom, who changed the stage),
+    so that two counselors in one room see each other's actions."""
+
+    by: str
+    by_name: str
+    action: str
+    target: str = ""
+    target_name: str = ""
 
 
 class ChatOut(_Server, tag="chat"):
@@ -508,6 +522,7 @@ ServerMessage = (
     | Waiting
     | You
     | ChatOut
+    | Activity
     | TalkRequestOut
     | UnmuteRequest
     | UnmuteReplyOut

@@ -65,14 +65,21 @@ class Recorder:
         self._task.cancel()
 
     async def _upsert(
-        self, conn: AsyncConnection, table: Table, participant_id: str, values: dict[str, Any]
+        self,
+        conn: AsyncConnection,
+        table: Table,
+        participant_id: str,
+        values: dict[str, Any],
+        **keys: str,
     ) -> None:
-        """One row per session and participant: insert it, or update the one there."""
+        """One row per session and participant (and ``keys``): insert it, or update it."""
         key = (table.c.session_id == self.session_id) & (table.c.participant == participant_id)
+        for column, value in keys.items():
+            key = key & (table.c[column] == value)
         if (await conn.execute(select(table.c.id).where(key))).first() is None:
             await conn.execute(
                 insert(table).values(
-                    session_id=self.session_id, participant=participant_id, **values
+                    session_id=self.session_id, participant=participant_id, **keys, **values
                 )
             )
         else:
@@ -149,16 +156,25 @@ class Recorder:
 
     # ---- notes and evaluation ---------------------------------------------------------------
 
-    def note(self, participant_id: str, text: str, ratings: dict[str, int | None]) -> None:
+    def note(
+        self, author: str, participant_id: str, text: str, ratings: dict[str, int | None]
+    ) -> None:
+        """``author``: "" for the counselors' notes, else the observer's participant key (part
+        of what is sealed over, so a note cannot be moved to another author's row)."""
+        kind = "note" if not author else f"note:{author}"
         sealed = seal(
-            self._key, "note", self.session_id, participant_id, {"text": text, "ratings": ratings}
+            self._key, kind, self.session_id, participant_id, {"text": text, "ratings": ratings}
         )
         now = datetime.now(UTC)
 
         async def job() -> None:
             async with self._db.begin() as conn:
                 await self._upsert(
-                    conn, notes, participant_id, {"sealed": sealed, "updated_at": now}
+                    conn,
+                    notes,
+                    participant_id,
+                    {"sealed": sealed, "updated_at": now},
+                    author=author,
                 )
 
         self._submit(job)

@@ -182,7 +182,7 @@ class LiveSessions:
         now = time.monotonic() if now is None else now
         ended: list[int] = []
         for live in list(self._by_code.values()):
-            if any(x.is_leader or x.in_room for x in live.present()):
+            if any(x.leads or x.in_room for x in live.present()):
                 self._empty_since.pop(live.code, None)
                 continue
             if now - self._empty_since.setdefault(live.code, now) >= limit and not live.ended:
@@ -217,7 +217,7 @@ class LiveSessions:
         to come back as they were; then they count as gone, so ``end`` says nothing more."""
         for person in live.present():
             token = ""
-            if self._rejoin is not None and not person.is_leader:
+            if self._rejoin is not None and not person.leads:
                 # The leader comes back through /lead with their login cookie.
                 token = self._rejoin.mint(live, person)
             live.send(person, p.Status(status="restarting", rejoin_token=token))

@@ -4,12 +4,12 @@ server/live/signalling.py).
 Live sessions live in memory, so a restart (an upgrade, ``systemctl restart``) forgets who was in
 the lobby or the room. Before stopping, the server sends each member a ``status`` ``restarting``
 message with a rejoin token: HMAC-SHA256 over the session code, a fresh participant id, the
-member's name and whether they were admitted, valid a few minutes, usable once. The restarted
-server checks it with the same installation secret (``secret.key``) and puts the member back:
-in the room if they were admitted, else in the lobby, without asking their consent or the
-session password again (they gave both before). A leader comes back with their login cookie
-through ``/lead``, which also reopens the session; until then a rejoin answers
-``session_not_open`` and the client tries again.
+member's name, whether they were admitted and whether they observe, valid a few minutes, usable
+once. The restarted server checks it with the same installation secret (``secret.key``) and
+puts the member back: in the room if they were admitted, else in the lobby, without asking
+their consent or the session password again (they gave both before). A counselor comes back
+with their login cookie through ``/lead``, which also reopens the session; until then a rejoin
+answers ``session_not_open`` and the client tries again.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from server.live.participant import Participant, Presence
+from server.live.permissions import Role
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
 
@@ -39,6 +40,7 @@ class RejoinClaim:
     code: str
     name: str
     admitted: bool
+    observer: bool
     expires: int
     nonce: str
 
@@ -68,6 +70,7 @@ class RejoinTokens:
             "c": live.code,
             "n": person.name,
             "a": person.in_room,
+            "o": person.is_observer,
             "e": int(time.time() if now is None else now) + REJOIN_TOKEN_TTL_S,
             "j": secrets.token_urlsafe(12),
         }
@@ -89,6 +92,7 @@ class RejoinTokens:
                 code=str(raw["c"]),
                 name=str(raw["n"]),
                 admitted=raw["a"] is True,
+                observer=raw.get("o") is True,
                 expires=int(raw["e"]),
                 nonce=str(raw["j"]),
             )
@@ -110,7 +114,7 @@ class RejoinTokens:
 
 def restore_member(live: LiveSession, claim: RejoinClaim) -> Participant:
     """Put a member back as the token says: the lobby's rules (capacity, name) apply again."""
-    person = live.add_member(claim.name)
+    person = live.add_member(claim.name, Role.OBSERVER if claim.observer else Role.MEMBER)
     if claim.admitted:
         # The leader admitted them before the restart; asking again would only interrupt.
         person.presence = Presence.ADMITTED

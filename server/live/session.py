@@ -19,18 +19,23 @@ from typing import Any, Literal
 from rtc import AudioLevel, Room, TrackId
 from server.counseling.stages import OPEN, Preset, Stage
 from server.live import protocol as p
+from server.live import views
 from server.live.floor import Floor, next_turn
 from server.live.media_plan import MediaPlan
 from server.live.names import clean_display_name, ensure_unique
 from server.live.observation import Participation
-from server.live.participant import Participant, Presence, Role, new_id
+from server.live.participant import Participant, Presence, new_id
+from server.live.permissions import OBSERVER_GRANT, Permission, Role
 from server.live.recorder import Recorder
 from server.platform.errors import ErrorId, LingkarError
-from server.platform.limits import CHAT_HISTORY_MESSAGES, MAX_MEMBERS_PER_SESSION, MAX_WAITING
+from server.platform.limits import (
+    CHAT_HISTORY_MESSAGES,
+    MAX_MEMBERS_PER_SESSION,
+    MAX_OBSERVERS,
+    MAX_WAITING,
+)
 
 log = logging.getLogger("lingkar.live")
-
-Policy = Literal["members_may_unmute", "ask_to_speak"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,9 @@ class LiveSession:
         self.participants: dict[str, Participant] = {}
         self.locked = False
         self.queue_while_locked = False
-        self.policy: Policy = self.preset.policy
+        self.policy: p.Policy = self.preset.policy
+        # Whether the observers see the observation figures (the leader decides).
+        self.observers_see_figures = False
         self.chat: deque[ChatLine] = deque(maxlen=CHAT_HISTORY_MESSAGES)
         self.ended = False
         # Offers refused for want of a media port, and peers closed for never connecting
@@ -96,12 +103,9 @@ class LiveSession:
             raise LingkarError(ErrorId.NOT_FOUND, "no such participant in this session")
         return found
 
-    @property
-    def leader(self) -> Participant | None:
-        for person in self.participants.values():
-            if person.is_leader and person.present:
-                return person
-        return None
+    def leaders(self) -> list[Participant]:
+        """The counselors in the session (the owner and co-counselors), present."""
+        return [x for x in self.participants.values() if x.leads and x.present]
 
     def present(self) -> list[Participant]:
         return [x for x in self.participants.values() if x.present]
@@ -115,41 +119,50 @@ class LiveSession:
             key=lambda x: x.joined_at,
         )
 
-    def add_leader(self, name: str) -> Participant:
-        """The leader enters (again): an earlier leader entry, in another tab, is closed."""
+    def add_leader(self, name: str, counselor_id: int, role: Role = Role.LEADER) -> Participant:
+        """A counselor enters (again): their own earlier entry, in another tab, is closed;
+        another counselor's (the owner, a co-counselor) stays."""
         self._check_open()
-        previous = self.leader
-        if previous is not None:
-            self._depart(previous, Presence.LEFT, p.Status(status="removed", message="replaced"))
+        for previous in self.leaders():
+            if previous.counselor_id == counselor_id:
+                self._depart(
+                    previous, Presence.LEFT, p.Status(status="removed", message="replaced")
+                )
         leader = Participant(
             id=new_id(),
             name=clean_display_name(name),
-            role=Role.LEADER,
+            role=role,
             presence=Presence.ADMITTED,
             can_share=True,
+            counselor_id=counselor_id,
         )
         leader.admitted_at = time.time()
         self.participants[leader.id] = leader
         self.record(leader, "admitted")
         return leader
 
-    def add_member(self, raw_name: object) -> Participant:
+    def add_member(self, raw_name: object, role: Role = Role.MEMBER) -> Participant:
+        """A student (or an observer) enters the lobby."""
         self._check_open()
         name = clean_display_name(raw_name)
         ensure_unique(name, (x.name for x in self.present()))
-        members = [x for x in self.present() if not x.is_leader]
-        if len(members) >= MAX_MEMBERS_PER_SESSION + MAX_WAITING:
+        if role is Role.OBSERVER:
+            if sum(1 for x in self.present() if x.is_observer) >= MAX_OBSERVERS:
+                raise LingkarError(ErrorId.SESSION_FULL, "this session has enough observers")
+        elif sum(1 for x in self.present() if x.is_member) >= MAX_MEMBERS_PER_SESSION + MAX_WAITING:
             raise LingkarError(ErrorId.SESSION_FULL, "this session has no room for more people")
         if self.locked and not self.queue_while_locked:
             raise LingkarError(ErrorId.SESSION_LOCKED, "the counselor has locked this session")
-        member = Participant(id=new_id(), name=name, role=Role.MEMBER, presence=Presence.WAITING)
+        member = Participant(id=new_id(), name=name, role=role, presence=Presence.WAITING)
+        if role is Role.OBSERVER and self.observers_see_figures:
+            member.granted = OBSERVER_GRANT
         self.participants[member.id] = member
         self.record(member, "waiting")
         self.send_waiting()
         return member
 
     def admitted_members(self) -> int:
-        return sum(1 for x in self.admitted() if not x.is_leader)
+        return sum(1 for x in self.admitted() if x.is_member)
 
     def _check_open(self) -> None:
         if self.ended:
@@ -198,9 +211,9 @@ class LiveSession:
         # Being muted by the leader is not a ban: under "members may unmute" a member may unmute
         # again, as in any meeting; under "ask to speak" only after the leader's request. While
         # someone has the floor, only they and the leader are heard.
-        if not person.in_room:
+        if not person.in_room or not person.can(Permission.PUBLISH):
             return False
-        if person.is_leader:
+        if person.can(Permission.PRESENT):
             return True
         if self.floor is not None:
             return self.floor.holder == person.id
@@ -210,7 +223,9 @@ class LiveSession:
         return person.in_room and person.microphone and self.may_unmute(person)
 
     def may_show_video(self, person: Participant) -> bool:
-        return person.is_leader or self.preset.video
+        return person.can(Permission.PUBLISH) and (
+            person.can(Permission.PRESENT) or self.preset.video
+        )
 
     def seen(self, person: Participant) -> bool:
         return (
@@ -221,13 +236,18 @@ class LiveSession:
         )
 
     def may_share(self, person: Participant) -> bool:
-        return person.is_leader or self.preset.share or person.can_share
+        return person.can(Permission.PUBLISH) and (
+            person.can(Permission.PRESENT) or self.preset.share or person.can_share
+        )
 
     def sharing(self, person: Participant) -> bool:
         return person.in_room and person.screen and self.may_share(person)
 
     def may_chat_to_all(self, person: Participant) -> bool:
-        return person.is_leader or self.preset.chat
+        """Observers write to the counselors only; members as the stage allows."""
+        return person.can(Permission.PUBLISH) and (
+            person.can(Permission.PRESENT) or self.preset.chat
+        )
 
     # ---- stages and the floor -------------------------------------------------------------------
 
@@ -248,7 +268,7 @@ class LiveSession:
         self.policy = self.preset.policy
         self.floor = None
         for member in self.present():
-            if member.is_leader:
+            if not member.is_member:
                 continue
             member.can_share = False
             member.unmute_granted = False
@@ -281,7 +301,7 @@ class LiveSession:
         """Called every LEVELS_INTERVAL_S by the session's keep-alive loop."""
         now = time.monotonic()
         for person in self.admitted():
-            if not person.is_leader:
+            if person.is_member:
                 self.stats(person).tick(
                     dt,
                     person.connected,
@@ -296,16 +316,7 @@ class LiveSession:
             self.pass_floor()
 
     def roster_order(self) -> list[Participant]:
-        return sorted(self.admitted(), key=_room_order)
-
-    def floor_info(self) -> p.FloorInfo | None:
-        if self.floor is None:
-            return None
-        return p.FloorInfo(
-            participant=self.floor.holder,
-            seconds_left=self.floor.seconds_left(time.monotonic()),
-            in_turn=self.floor.in_turn,
-        )
+        return views.roster_order(self)
 
     def forwarded(self, track: TrackId) -> bool:
         person = self.participants.get(track.peer_id)
@@ -362,7 +373,7 @@ class LiveSession:
             return track.kind == "audio"
         if subscriber.receive == "leader_only":
             publisher = self.participants.get(track.peer_id)
-            return track.kind == "screen" or (publisher is not None and publisher.is_leader)
+            return track.kind == "screen" or (publisher is not None and publisher.leads)
         return True
 
     def _on_track_published(self, track: TrackId) -> None:
@@ -385,103 +396,56 @@ class LiveSession:
         except Exception:  # a closing transport must not break the sender's caller
             log.debug("send to %s failed", person.id, exc_info=True)
 
-    def person(self, x: Participant) -> p.Person:
-        return p.Person(
-            id=x.id,
-            name=x.name,
-            role=x.role.value,
-            connected=x.connected,
-            muted=not self.heard(x),
-            camera=self.seen(x),
-            screen=self.sharing(x),
-            hand=x.hand_raised_at is not None,
-            can_share=self.may_share(x),
-        )
+    def send_to_leaders(self, message: p.ServerMessage) -> None:
+        for leader in self.leaders():
+            self.send(leader, message)
 
-    def hands(self) -> list[str]:
-        raised = [x for x in self.admitted() if x.hand_raised_at is not None]
-        return [x.id for x in sorted(raised, key=lambda x: x.hand_raised_at or 0.0)]
-
-    def stage_info(self) -> p.StageInfo | None:
-        if not self.stages:
-            return None
-        stage = self.stages[self.stage_index]
-        return p.StageInfo(
-            index=self.stage_index,
-            count=len(self.stages),
-            key=stage.key,
-            names=stage.title.both(),
-            guidance=stage.guidance.both(),
-            checklist=[item.both() for item in stage.checklist],
-            minutes=stage.minutes,
-            elapsed_seconds=int(time.monotonic() - self.stage_started),
-            preset=p.PresetInfo(
-                policy=stage.preset.policy,
-                video=stage.preset.video,
-                chat=stage.preset.chat,
-                share=stage.preset.share,
-            ),
-        )
-
-    def roster(self) -> p.Roster:
-        return p.Roster(
-            participants=[self.person(x) for x in self.roster_order()],
-            hands=self.hands(),
-            locked=self.locked,
-            policy=self.policy,
-            stage=self.stage_info(),
-            floor=self.floor_info(),
-        )
-
-    def you(self, x: Participant) -> p.You:
-        return p.You(
-            muted=not self.heard(x),
-            muted_by_leader=x.muted_by_leader,
-            camera=self.seen(x),
-            camera_stopped_by_leader=x.camera_stopped_by_leader,
-            screen=self.sharing(x),
-            can_share=self.may_share(x),
-            can_unmute=self.may_unmute(x),
-            hand=x.hand_raised_at is not None,
-            receive=x.receive,
-            floor=self.floor is not None and self.floor.holder == x.id,
+    def activity(self, by: Participant, action: str, target: Participant | None = None) -> None:
+        """Tell everyone who leads what one of them did (admitted whom, changed the stage)."""
+        self.send_to_leaders(
+            p.Activity(
+                by=by.id,
+                by_name=by.name,
+                action=action,
+                target="" if target is None else target.id,
+                target_name="" if target is None else target.name,
+            )
         )
 
     def broadcast_state(self) -> None:
-        roster = self.roster()
+        roster = views.roster(self)
         for person in self.admitted():
             self.send(person, roster)
-            self.send(person, self.you(person))
+            self.send(person, views.you(self, person))
         self.send_waiting()
 
     def send_waiting(self) -> None:
-        leader = self.leader
-        if leader is None:
-            return
-        now = time.time()
-        self.send(
-            leader,
-            p.Waiting(
-                participants=[
-                    p.WaitingPerson(
-                        id=x.id,
-                        name=x.name,
-                        waiting_seconds=int(now - x.joined_at),
-                        connected=x.connected,
-                    )
-                    for x in self.waiting()
-                ],
-                locked=self.locked,
-                queue=self.queue_while_locked,
-            ),
-        )
+        leaders = self.leaders()
+        if leaders:
+            lobby = views.waiting(self)
+            for leader in leaders:
+                self.send(leader, lobby)
 
-    def status_of(self, person: Participant) -> p.Status:
-        if person.presence is Presence.WAITING:
-            if self.locked:
-                return p.Status(status="locked")
-            return p.Status(status="waiting")
-        return p.Status(status="admitted")
+    def set_observers_see_figures(self, allowed: bool) -> None:
+        self.observers_see_figures = allowed
+        for person in self.participants.values():
+            if person.is_observer:
+                person.granted = OBSERVER_GRANT if allowed else frozenset()
+        self.apply()
+
+    def observation(self) -> p.Observation:
+        members = [x for x in self.participants.values() if x.is_member]
+        return views.observation(self, members)
+
+    def send_observation(self) -> None:
+        """The figures, to everyone in the room allowed to see them."""
+        figures = self.observation()
+        for person in self.admitted():
+            if person.can(Permission.OBSERVE_FIGURES):
+                self.send(person, figures)
+
+    def link(self, person: Participant) -> p.LinkQuality:
+        return self.media.link(person)
 
     def greet(self, person: Participant) -> None:
         """Everything a freshly opened control channel needs, and nothing more than its due."""
@@ -493,18 +457,19 @@ class LiveSession:
                 name=person.name,
                 role=person.role.value,
                 title=self.title,
+                permissions=views.permission_names(person),
             ),
         )
-        self.send(person, self.status_of(person))
+        self.send(person, views.status(self, person))
         if person.in_room:
-            self.send(person, self.roster())
-            self.send(person, self.you(person))
+            self.send(person, views.roster(self))
+            self.send(person, views.you(self, person))
             for line in self.chat:
-                if line.to == "all" or person.is_leader or line.sender == person.id:
+                if line.to == "all" or person.leads or line.sender == person.id:
                     self.send(person, _chat_out(line))
-            if self.evaluation_open and not person.is_leader:
+            if self.evaluation_open and person.can(Permission.ANSWER_EVALUATION):
                 self.send(person, p.EvaluationState(open=True, answered=person.evaluated))
-        if person.is_leader:
+        if person.can(Permission.EVALUATION):
             self.send_waiting()
             self.send(person, p.EvaluationState(open=self.evaluation_open, answered=False))
             for answer in self.evaluation_answers:
@@ -519,27 +484,6 @@ class LiveSession:
     def stats(self, person: Participant) -> Participation:
         return self.participation.setdefault(person.id, Participation())
 
-    def observation(self) -> p.Observation:
-        members = sorted(
-            (x for x in self.participants.values() if not x.is_leader), key=_room_order
-        )
-        return p.Observation(
-            members=[
-                p.MemberObservation(
-                    id=x.id,
-                    name=x.name,
-                    speaking_seconds=round(self.stats(x).speaking_seconds, 1),
-                    turns=self.stats(x).turns,
-                    hands=self.stats(x).hands,
-                    chats=self.stats(x).chats,
-                    present_seconds=round(self.stats(x).present_seconds, 1),
-                    link=self.media.link(x) if x.in_room else "unknown",
-                )
-                for x in members
-                if x.admitted_at is not None
-            ]
-        )
-
     # ---- chat ---------------------------------------------------------------------------------
 
     def post_chat(self, sender: Participant, text: str, to: Literal["all", "leader"]) -> None:
@@ -548,7 +492,7 @@ class LiveSession:
         self.chat.append(line)
         out = _chat_out(line)
         for person in self.admitted():
-            if to == "all" or person.is_leader or person.id == sender.id:
+            if to == "all" or person.leads or person.id == sender.id:
                 self.send(person, out)
 
     # ---- tasks and the end --------------------------------------------------------------------
@@ -584,7 +528,7 @@ class LiveSession:
                 {
                     x.id: self.stats(x)
                     for x in self.participants.values()
-                    if not x.is_leader and x.admitted_at is not None
+                    if x.is_member and x.admitted_at is not None
                 },
             )
         self.chat.clear()
@@ -602,10 +546,6 @@ class LiveSession:
             await asyncio.gather(*others, return_exceptions=True)
         if self.on_end is not None:
             self.on_end(self)
-
-
-def _room_order(x: Participant) -> tuple[int, float]:
-    return (0 if x.is_leader else 1, x.admitted_at or x.joined_at)
 
 
 def _chat_out(line: ChatLine) -> p.ChatOut:

@@ -20,6 +20,7 @@ from server.live import protocol as p
 from server.live.connection import attach_peer
 from server.live.names import name_key
 from server.live.participant import Participant
+from server.live.permissions import Role
 from server.live.registry import LIVE_SESSIONS, REJOIN_TOKENS
 from server.live.rejoin import MAX_REJOIN_TOKEN_CHARS, restore_member
 from server.live.session import LiveSession
@@ -39,6 +40,7 @@ from server.platform.ratelimit import KeyedRateLimiter
 from server.platform.settings import SETTINGS
 from server.sessions.code_guard import session_by_code
 from server.sessions.store import GuidanceSession, check_session_password, get_session_by_code
+from server.sessions.team import check_observer_password, is_co_leader
 
 log = logging.getLogger("lingkar.signalling")
 
@@ -138,7 +140,12 @@ def _entry(request: web.Request, live: LiveSession, person: Participant) -> web.
 
 
 async def _check_password(
-    request: web.Request, record: GuidanceSession, address: str, name: object, password: str
+    request: web.Request,
+    record: GuidanceSession,
+    address: str,
+    name: object,
+    password: str,
+    role: Role = Role.MEMBER,
 ) -> None:
     """Wrong passwords are counted per name typed and per address (server/platform/limits.py):
     one student's mistakes pause that student, not the class behind the same NAT."""
@@ -148,7 +155,11 @@ async def _check_password(
     where = f"{record.id}:{address}"
     if not (per_name.would_allow(who) and per_address.would_allow(where)):
         raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
-    if not await check_session_password(record, password):
+    if role is Role.OBSERVER:
+        right = await check_observer_password(record, password)
+    else:
+        right = await check_session_password(record, password)
+    if not right:
         per_name.allow(who)  # counts the failure
         per_address.allow(where)
         raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
@@ -156,6 +167,17 @@ async def _check_password(
 
 async def join(request: web.Request) -> web.Response:
     """A member asks to enter: name, consent, password when set. They land in the lobby."""
+    return await _enter_lobby(request, Role.MEMBER)
+
+
+async def observe(request: web.Request) -> web.Response:
+    """An observer asks to enter, on the observer link: name, consent, the observers' password
+    when the counselor set one. They wait in the lobby like everyone, and are named in the
+    room; the server never forwards anything of theirs."""
+    return await _enter_lobby(request, Role.OBSERVER)
+
+
+async def _enter_lobby(request: web.Request, role: Role) -> web.Response:
     body = await json_body(request)
     if body.get("consent") is not True:
         raise LingkarError(ErrorId.CONSENT_REQUIRED, "joining needs your consent")
@@ -169,26 +191,35 @@ async def join(request: web.Request) -> web.Response:
         raise LingkarError(ErrorId.RATE_LIMITED, "too many joins from this connection; wait")
     if sum(1 for x in live.waiting() if x.origin == address) >= MAX_WAITING_PER_ADDRESS:
         raise LingkarError(ErrorId.RATE_LIMITED, "too many people waiting from this connection")
-    if record.has_password:
-        await _check_password(request, record, address, body.get("name"), password)
-    person = live.add_member(body.get("name"))
+    protected = (
+        record.observer_password_hash is not None if role is Role.OBSERVER else record.has_password
+    )
+    if protected:
+        await _check_password(request, record, address, body.get("name"), password, role)
+    person = live.add_member(body.get("name"), role)
     person.origin = address
     return _entry(request, live, person)
 
 
 async def lead(request: web.Request) -> web.Response:
-    """The session's own counselor enters as its leader; the session opens."""
+    """The session's counselor, or a co-counselor, enters and leads; the session opens."""
     await json_body(request)
     counselor = await current_counselor(request)
     if counselor is None:
         raise LingkarError(ErrorId.UNAUTHORIZED, "log in as the session's counselor")
-    record = await get_session_by_code(request.app[DATABASE], request.match_info["code"])
-    if record is None or record.counselor_id != counselor.id:
+    db = request.app[DATABASE]
+    record = await get_session_by_code(db, request.match_info["code"])
+    role = None
+    if record is not None and record.counselor_id == counselor.id:
+        role = Role.LEADER
+    elif record is not None and await is_co_leader(db, record.id, counselor.id):
+        role = Role.CO_LEADER
+    if record is None or role is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session of yours has this code")
     if record.status == "ended":
         raise LingkarError(ErrorId.SESSION_NOT_OPEN, "this session has ended")
     live = await request.app[LIVE_SESSIONS].open(record)
-    person = live.add_leader(counselor.display_name)
+    person = live.add_leader(counselor.display_name, counselor.id, role)
     live.apply()
     return _entry(request, live, person)
 
@@ -245,6 +276,7 @@ def add_routes(app: web.Application) -> None:
     app[JOIN_ATTEMPTS] = KeyedRateLimiter(JOINS_PER_ADDRESS, JOIN_WINDOW_S)
     app.router.add_post("/api/sessions/{code}/rejoin", rejoin)
     app.router.add_post("/api/sessions/{code}/join", join)
+    app.router.add_post("/api/sessions/{code}/observe", observe)
     app.router.add_post("/api/sessions/{code}/lead", lead)
     app.router.add_post("/api/sessions/{code}/resume", resume)
     app.router.add_post("/api/sessions/{code}/participants/{participant}/offer", offer)

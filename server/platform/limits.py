@@ -8,6 +8,10 @@ from __future__ import annotations
 # --- people -------------------------------------------------------------------------------
 # The research's largest group is a whole class, 20-40 students; one leader on top.
 MAX_MEMBERS_PER_SESSION = 40
+# Observers in one session (the seed's practice had two; a supervisor or a trainee more).
+MAX_OBSERVERS = 4
+# Co-counselors a session's owner may add (each leads with their own login).
+MAX_CO_LEADERS = 3
 # Shown on every tile and in the roster; long enough for two full Indonesian names.
 MAX_DISPLAY_NAME_CHARS = 40
 # People waiting at once in the lobby: a class plus latecomers, and a bound on a flood.
@@ -77,7 +81,7 @@ HEARTBEAT_TIMEOUT_S = 10.0
 # How often audio levels go to the clients for the active-speaker highlight.
 LEVELS_INTERVAL_S = 0.25
 # A page reports at most one tile per other participant's camera and screen.
-MAX_VIEW_TILES = 2 * (MAX_MEMBERS_PER_SESSION + 1)
+MAX_VIEW_TILES = 2 * (MAX_MEMBERS_PER_SESSION + 1 + MAX_CO_LEADERS)
 # A tile's size in device pixels: an 8K screen at most.
 MAX_TILE_PIXELS = 8192
 # The data saver's hourly budget ("Hemat"), sent and received together, as a prepaid plan

@@ -39,6 +39,8 @@ log = logging.getLogger("lingkar.report")
 
 # The research's observation indicators (../shared/domain.md, "Pengamatan").
 RATINGS: Final = ("active", "respects", "serious")
+# The attendance roles of those who lead (server/live/permissions.py's Role values).
+LEADING_ROLES: Final = ("leader", "co_leader")
 RATING_MIN = 1
 RATING_MAX = 5
 # The closing evaluation (laiseg, UCA).
@@ -156,12 +158,17 @@ class SessionReport:
 
     @property
     def leaders(self) -> list[MemberRecord]:
-        return [m for m in self.members if m.person.role == "leader"]
+        """Who led: the session's counselor and any co-counselor who entered."""
+        return [m for m in self.members if m.person.role in LEADING_ROLES]
+
+    @property
+    def observers(self) -> list[MemberRecord]:
+        return [m for m in self.members if m.person.role == "observer"]
 
     @property
     def group(self) -> list[MemberRecord]:
-        """Everyone but the leader."""
-        return [m for m in self.members if m.person.role != "leader"]
+        """The members (students): not the counselors, not the observers."""
+        return [m for m in self.members if m.person.role == "member"]
 
     @property
     def admitted_count(self) -> int:
@@ -334,7 +341,10 @@ async def load_report(
         figure_rows = await _rows(
             conn, select(participation).where(participation.c.session_id == sid)
         )
-        note_rows = await _rows(conn, select(notes).where(notes.c.session_id == sid))
+        # The counselors' notes only: an observer's are theirs alone.
+        note_rows = await _rows(
+            conn, select(notes).where((notes.c.session_id == sid) & (notes.c.author == ""))
+        )
         evaluation_rows = await _rows(
             conn,
             select(evaluations)

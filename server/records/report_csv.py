@@ -145,7 +145,7 @@ def report_csv(report: SessionReport) -> str:
                     "rating_average": None if m.note is None else m.note.average,
                     "note": None if m.note is None else m.note.text,
                 }
-                for m in [*report.leaders, *report.group]
+                for m in [*report.leaders, *report.observers, *report.group]
             ],
         ),
         (

@@ -161,7 +161,7 @@ def report_pdf(report: SessionReport, t: Translate, *, font_dir: Path = FONT_DIR
         ]
     )
 
-    people = [*report.leaders, *report.group]
+    people = [*report.leaders, *report.observers, *report.group]
 
     def name_of(name: str | None) -> str:
         return t("report.unnamed") if name is None else name

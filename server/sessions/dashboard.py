@@ -17,7 +17,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from server.accounts.auth import checked_form, csrf_token, require_counselor
-from server.accounts.counselors import Counselor
+from server.accounts.counselors import Counselor, get_counselor
 from server.counseling.custom_templates import CustomTemplate, list_templates, template_choices
 from server.counseling.plans import (
     Plan,
@@ -48,12 +48,18 @@ from server.sessions.store import (
     parse_scheduled_at,
     update_session,
 )
+from server.sessions.team import list_co_leaders, list_co_led_sessions
 
 
 def join_url(request: web.Request, code: str) -> str:
     """The link students open, on the host name the counselor reached this server by."""
     secure = request.secure or request.app[SETTINGS].insecure_http
     return f"{'https' if secure else request.scheme}://{request.host}/s/{code}"
+
+
+def observer_url(request: web.Request, code: str) -> str:
+    """The observers' own link: they wait in the lobby and are named in the room."""
+    return f"{join_url(request, code)}/observe"
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -68,6 +74,8 @@ class SessionView:
     # The name of the counselor's own template the session uses
     # (server/counseling/custom_templates.py).
     custom_name: str | None = None
+    # For a session this counselor co-leads: its owner's name.
+    owner: str = ""
 
     @property
     def scheduled(self) -> str:
@@ -178,6 +186,16 @@ async def _render_dashboard(
 
     query = ListQuery.parse(request)
     groups = [(group, [view(s) for s in group.sessions]) for group in group_sessions(own, query)]
+    co_led = []
+    for session in await list_co_led_sessions(request.app[DATABASE], counselor.id):
+        owner = await get_counselor(request.app[DATABASE], session.counselor_id)
+        co_led.append(
+            SessionView(
+                session,
+                join_url(request, session.code),
+                owner="" if owner is None else owner.display_name,
+            )
+        )
     notices = [
         view(s)
         for s in sorted(own, key=lambda s: s.id)
@@ -189,6 +207,7 @@ async def _render_dashboard(
         counselor=counselor,
         csrf=await csrf_token(request),
         groups=groups,
+        co_led=co_led,
         query=query,
         notices=notices,
         abandoned_minutes=request.app[SETTINGS].abandoned_minutes,
@@ -236,7 +255,7 @@ async def _own_template_keys(request: web.Request, counselor_id: int) -> set[str
     return {t.key for t in await _own_templates(request, counselor_id)}
 
 
-async def _own_session(request: web.Request, counselor: Counselor) -> GuidanceSession:
+async def own_session(request: web.Request, counselor: Counselor) -> GuidanceSession:
     session = await get_counselor_session(
         request.app[DATABASE], int(request.match_info["id"]), counselor.id
     )
@@ -246,13 +265,17 @@ async def _own_session(request: web.Request, counselor: Counselor) -> GuidanceSe
     return session
 
 
-async def _render_edit(
+async def render_edit(
     request: web.Request,
     session: GuidanceSession,
     values: SessionFormValues,
     errors: dict[str, str],
     status: int,
+    *,
+    team_errors: dict[str, str] | None = None,
+    team_values: dict[str, str] | None = None,
 ) -> web.Response:
+    """The edit page: the session's fields, and its team (server/sessions/team_pages.py)."""
     response = render_page(
         request,
         "session_edit.html",
@@ -261,32 +284,40 @@ async def _render_edit(
         templates=template_choices(await _own_templates(request, session.counselor_id)),
         values=values,
         errors=errors,
+        co_leaders=await list_co_leaders(request.app[DATABASE], session.id),
+        observer_url=observer_url(request, session.code),
+        team_errors=team_errors or {},
+        team_values=team_values or {},
         **_plan_choices(),
     )
     response.set_status(status)
     return response
 
 
-async def edit_form(request: web.Request) -> web.Response:
-    counselor = await require_counselor(request)
-    session = await _own_session(request, counselor)
+async def stored_values(request: web.Request, session: GuidanceSession) -> SessionFormValues:
+    """The edit form's fields as the session and its plan are stored."""
     plan = await get_plan(request.app[DATABASE], session.id)
-    values = SessionFormValues(
+    return SessionFormValues(
         session.title,
         session.template,
         local_time(session.scheduled_at, "%Y-%m-%dT%H:%M"),
         plan_values(plan or Plan()),
     )
-    return await _render_edit(request, session, values, {}, 200)
+
+
+async def edit_form(request: web.Request) -> web.Response:
+    counselor = await require_counselor(request)
+    session = await own_session(request, counselor)
+    return await render_edit(request, session, await stored_values(request, session), {}, 200)
 
 
 async def edit_submit(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
-    session = await _own_session(request, counselor)
+    session = await own_session(request, counselor)
     form = await checked_form(request)
     parsed, errors = parse_session_form(form, await _own_template_keys(request, counselor.id))
     if parsed is None:
-        return await _render_edit(request, session, _values(form), errors, 400)
+        return await render_edit(request, session, _values(form), errors, 400)
     password: str | Keep | None = Keep.KEEP
     if form.get("remove_password"):
         password = None
@@ -307,7 +338,7 @@ async def edit_submit(request: web.Request) -> web.Response:
 
 async def delete_form(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
-    session = await _own_session(request, counselor)
+    session = await own_session(request, counselor)
     return render_page(
         request, "session_delete.html", csrf=await csrf_token(request), session=session
     )
@@ -315,7 +346,7 @@ async def delete_form(request: web.Request) -> web.Response:
 
 async def delete_submit(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
-    session = await _own_session(request, counselor)
+    session = await own_session(request, counselor)
     await checked_form(request)
     await delete_session(request.app[DATABASE], session.id, counselor.id)
     raise web.HTTPSeeOther(location="/dashboard")
@@ -323,7 +354,7 @@ async def delete_submit(request: web.Request) -> web.Response:
 
 async def qr_svg(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
-    session = await _own_session(request, counselor)
+    session = await own_session(request, counselor)
     # Error correction M survives a smudged projector or a phone photo of the screen.
     qr = segno.make(join_url(request, session.code), error="m", micro=False)
     out = io.BytesIO()

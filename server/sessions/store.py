@@ -69,13 +69,15 @@ class GuidanceSession:
     ended_at: datetime | None
     end_reason: str | None = None  # "abandoned": ended by itself, nobody in it for a while
     notice_seen: bool = False
+    # What observers type on the observer link (server/sessions/team.py); None: no password.
+    observer_password_hash: str | None = None
 
     @property
     def has_password(self) -> bool:
         return self.password_hash is not None
 
 
-def _session(row: RowMapping) -> GuidanceSession:
+def session_from_row(row: RowMapping) -> GuidanceSession:
     return GuidanceSession(**{column.name: row[column.name] for column in sessions.columns})
 
 
@@ -185,7 +187,7 @@ async def _code_exists(db: AsyncEngine, code: str) -> bool:
 async def _one(db: AsyncEngine, *conditions: Any) -> GuidanceSession | None:
     async with db.connect() as conn:
         row = (await conn.execute(select(sessions).where(*conditions))).mappings().first()
-    return None if row is None else _session(row)
+    return None if row is None else session_from_row(row)
 
 
 async def get_session(db: AsyncEngine, session_id: int) -> GuidanceSession | None:
@@ -214,7 +216,7 @@ async def list_counselor_sessions(db: AsyncEngine, counselor_id: int) -> list[Gu
         .order_by(sessions.c.scheduled_at.is_(None), sessions.c.scheduled_at, sessions.c.id)
     )
     async with db.connect() as conn:
-        return [_session(row) for row in (await conn.execute(query)).mappings()]
+        return [session_from_row(row) for row in (await conn.execute(query)).mappings()]
 
 
 async def update_session(

@@ -58,11 +58,14 @@ class LiveClient:
         response = await self.http.post(path, json=body, headers=headers)
         return response.status, await response.json()
 
-    async def join(self, password: str | None = None, consent: bool = True) -> tuple[int, Message]:
+    async def join(
+        self, password: str | None = None, consent: bool = True, observer: bool = False
+    ) -> tuple[int, Message]:
         body: Message = {"name": self.name, "consent": consent}
         if password is not None:
             body["password"] = password
-        status, reply = await self.post(f"/api/sessions/{self.code}/join", body)
+        path = "observe" if observer else "join"
+        status, reply = await self.post(f"/api/sessions/{self.code}/{path}", body)
         if status == 200:
             self.entry = reply
         return status, reply

@@ -38,6 +38,7 @@ from server.counseling.custom_templates import (
 from server.counseling.stages import CLASSIC, ONLINE, Preset, Stage, Text
 from server.db.database import DATABASE, open_database
 from server.db.schema import CUSTOM_TEMPLATE_NAME_MAX, stage_log, templates
+from server.live import views
 from server.live.registry import LIVE_SESSIONS
 from server.platform.settings import Settings
 from server.records.report import load_report
@@ -295,7 +296,7 @@ async def test_a_session_with_a_custom_template_opens_with_its_stages(client: Te
     assert live.stages[1].minutes == 7
     assert live.preset == first.preset
     assert live.policy == "ask_to_speak"
-    info = live.stage_info()
+    info = views.stage_info(live)
     assert info is not None
     assert (info.count, info.key, info.names) == (2, "talk", {"id": "Berbagi", "en": "Sharing"})
     live.enter_stage(1)

@@ -15,7 +15,7 @@ NOW = 1_800_000_000.0
 
 def _mint(tokens: RejoinTokens, admitted: bool = True) -> str:
     live: Any = SimpleNamespace(code="ABC-DEF")
-    person: Any = SimpleNamespace(name="Ani Wijaya", in_room=admitted)
+    person: Any = SimpleNamespace(name="Ani Wijaya", in_room=admitted, is_observer=False)
     return tokens.mint(live, person, now=NOW)
 
 

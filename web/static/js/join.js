@@ -6,6 +6,7 @@ import { loadCatalogue, t } from "./i18n.js";
 import { DeviceCheck } from "./devicecheck.js";
 import { EvaluationForm } from "./evaluation.js";
 import { LocalMedia } from "./media.js";
+import { ObserverPanel } from "./observer.js";
 import { forgetPlace, loadPlace, savePlace } from "./place.js";
 import { LingkarConnection, ProtocolError } from "./protocol.js";
 import { Room } from "./room.js";
@@ -19,6 +20,8 @@ async function main() {
   await loadCatalogue();
   const live = byId("live", HTMLElement);
   const code = live.dataset.code ?? "";
+  // The observer link: no camera or microphone (the server would not forward them anyway).
+  const observer = live.dataset.role === "observer";
   const steps = {
     consent: byId("step-consent", HTMLElement),
     devices: byId("step-devices", HTMLElement),
@@ -112,6 +115,10 @@ async function main() {
       refuse("join.error.consent", "consent");
       return;
     }
+    if (observer) {
+      void enter();
+      return;
+    }
     goTo("devices");
     void check.start();
   });
@@ -143,7 +150,7 @@ async function main() {
     if (passwordInput instanceof HTMLInputElement) body.password = passwordInput.value;
     for (;;) {
       try {
-        await connection.join(body);
+        await connection.join(body, observer);
         break;
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
@@ -162,6 +169,11 @@ async function main() {
         }
         if (err.error === "session_locked" || err.error === "session_full" || err.error === "not_found") {
           finish(`final.${err.error}`);
+          return;
+        }
+        if (observer) {
+          goTo("consent");
+          refuse("join.error.network", "form");
           return;
         }
         goTo("devices");
@@ -215,7 +227,7 @@ async function main() {
     if (place.receive === "all" || place.receive === "saver" || place.receive === "audio_only" || place.receive === "leader_only") {
       dataMode.value = place.receive;
     }
-    void check.start();
+    if (!observer) void check.start();
     keepPlace(connection, place.name);
     await proceed(connection, place.name, place.microphone);
   }
@@ -231,14 +243,17 @@ async function main() {
     conn = connection;
     const mode = dataMode.value;
     if (mode === "saver" || mode === "audio_only" || mode === "leader_only") connection.receive = mode;
-    await check.settled();
-    check.finish();
+    if (!observer) {
+      await check.settled();
+      check.finish();
+    }
     lobbyText.textContent = t("lobby.connecting");
     goTo("lobby");
-    const currentRoom = new Room(connection, media, { role: "member", name: body.name });
-    currentRoom.wantMicrophone = microphone;
+    const currentRoom = new Room(connection, media, { role: observer ? "observer" : "member", name: body.name });
+    currentRoom.wantMicrophone = microphone && !observer;
     room = currentRoom;
-    new EvaluationForm(connection);
+    if (observer) new ObserverPanel(connection);
+    else new EvaluationForm(connection);
     byId("btn-leave", HTMLButtonElement).addEventListener("click", () => {
       connection.leave();
       finish("final.left");

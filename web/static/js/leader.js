@@ -126,6 +126,18 @@ export class LeaderPanel {
       }
     });
     conn.on("error", (error) => this.signal(t("lead.signal.error", { message: error.message }), "error"));
+    // Two counselors in one room see what the other does (who admitted whom, who moved on).
+    conn.on("activity", (done) => {
+      if (done.by === conn.entry?.participant) return;
+      this.signal(t(`activity.${done.action}`, { by: done.by_name, target: done.target_name }), "activity");
+    });
+    const figuresToObservers = byId("obs-to-observers", HTMLInputElement);
+    figuresToObservers.addEventListener("change", () =>
+      conn.send({ type: "observer_figures", allowed: figuresToObservers.checked }));
+    conn.on("you", (you) => {
+      figuresToObservers.checked = you.observers_see_figures;
+      show(figuresToObservers.closest("label") ?? figuresToObservers, you.permissions.includes("grant"));
+    });
   }
 
   /** The floor's time chosen in the panel, in seconds (0: no limit). */
@@ -176,6 +188,7 @@ export class LeaderPanel {
       ...waiting.participants.map((p) =>
         el("li", { class: `person${p.connected ? "" : " connecting"}` }, [
           el("span", { class: "person-name", text: p.name, title: p.connected ? p.name : `${p.name} (${t("lead.waiting.connecting")})` }),
+          p.role === "observer" ? el("span", { class: "tag", text: t("lobby.observer") }) : null,
           // Said to screen readers; shown by the name's style, so that the row keeps its place
           // (the counselor's click must not land elsewhere when the person connects).
           p.connected ? null : el("span", { class: "visually-hidden", text: t("lead.waiting.connecting") }),
@@ -220,7 +233,7 @@ export class LeaderPanel {
     this.setLocked(roster.locked, this.lockQueue.checked);
     this.policy.value = roster.policy;
 
-    const members = roster.participants.filter((p) => p.role !== "leader");
+    const members = roster.participants.filter((p) => p.role === "member");
     this.membersCount.textContent = String(members.length);
     for (const id of this.openMenus) if (!members.some((p) => p.id === id)) this.openMenus.delete(id);
     this.members.replaceChildren(...members.map((p) => this.memberRow(p)));

@@ -4,7 +4,9 @@
 // with the resume token, and tells the UI what happened through typed events.
 
 /**
- * @typedef {"member" | "leader"} Role
+ * @typedef {"member" | "leader" | "co_leader" | "observer"} Role
+ * @typedef {"publish" | "present" | "admit" | "moderate" | "stage" | "floor" | "observe_notes"
+ *   | "observe_figures" | "evaluation" | "answer_evaluation" | "end" | "grant"} Permission
  * @typedef {"waiting" | "locked" | "admitted" | "denied" | "removed" | "ended" | "restarting"} Status
  * @typedef {"all" | "saver" | "audio_only" | "leader_only"} ReceiveMode
  * @typedef {"good" | "weak" | "very_weak" | "unknown"} LinkQuality
@@ -28,16 +30,20 @@
  *   state: "on" | "starting" | "paused" | "hidden" | "off", width: number, height: number}} MediaVideo
  * @typedef {{active: number | null, respects: number | null, serious: number | null}} Ratings
  *
- * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string}} WelcomeMessage
+ * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string,
+ *   permissions: Permission[]}} WelcomeMessage
  * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string}} StatusMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
  *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage | null, floor: Floor | null}} RosterMessage
- * @typedef {{type: "waiting", participants: {id: string, name: string, waiting_seconds: number, connected: boolean}[],
+ * @typedef {{type: "waiting", participants: {id: string, name: string, role: Role, waiting_seconds: number, connected: boolean}[],
  *   locked: boolean, queue: boolean}} WaitingMessage
  * @typedef {{type: "you", muted: boolean, muted_by_leader: boolean, camera: boolean,
  *   camera_stopped_by_leader: boolean, screen: boolean, can_share: boolean, can_unmute: boolean,
- *   hand: boolean, receive: ReceiveMode, floor: boolean}} YouMessage
+ *   hand: boolean, receive: ReceiveMode, floor: boolean, permissions: Permission[],
+ *   observers_see_figures: boolean}} YouMessage
+ * @typedef {{type: "activity", by: string, by_name: string, action: string, target: string,
+ *   target_name: string}} ActivityMessage
  * @typedef {{type: "chat", sender: string, name: string, text: string, to: "all" | "leader", at: number}} ChatMessage
  * @typedef {{type: "talk_request", participant: string, name: string}} TalkRequestMessage
  * @typedef {{type: "unmute_request"}} UnmuteRequestMessage
@@ -60,7 +66,7 @@
  *   unmute_request: UnmuteRequestMessage, unmute_reply: UnmuteReplyMessage, levels: LevelsMessage,
  *   ping: PingMessage, pong: PongMessage, error: ErrorMessage,
  *   observation: ObservationMessage, note_saved: NoteSavedMessage, evaluation: EvaluationMessage,
- *   evaluation_answer: EvaluationAnswerMessage, media: MediaMessage
+ *   evaluation_answer: EvaluationAnswerMessage, media: MediaMessage, activity: ActivityMessage
  * }} ServerMessages
  *
  * @typedef {{type: "answer", sdp: string} | {type: "ping", nonce: number} | {type: "pong", nonce: number}
@@ -79,7 +85,7 @@
  *   | {type: "give_floor", participant: string, seconds: number} | {type: "in_turn", seconds: number}
  *   | {type: "next_turn"} | {type: "end_floor"}
  *   | {type: "note", participant: string, text: string, ratings: Ratings}
- *   | {type: "evaluation", open: boolean}
+ *   | {type: "evaluation", open: boolean} | {type: "observer_figures", allowed: boolean}
  *   | {type: "evaluation_answer", understanding: string, comfort: string, action: string,
  *       rating: number, anonymous: boolean}
  *   | {type: "end"}} ClientMessage
@@ -254,12 +260,14 @@ export class LingkarConnection {
   // ---- HTTPS ----
 
   /**
-   * Join as a member. Throws ProtocolError (e.g. `session_not_open`, `wrong_password`).
+   * Join as a member (or, on the observer link, as an observer). Throws ProtocolError (e.g.
+   * `session_not_open`, `wrong_password`).
    * @param {{name: string, consent: boolean, password?: string}} body
+   * @param {boolean} [observer]
    * @returns {Promise<Entry>}
    */
-  async join(body) {
-    this.entry = await post(`/api/sessions/${this.code}/join`, body);
+  async join(body, observer = false) {
+    this.entry = await post(`/api/sessions/${this.code}/${observer ? "observe" : "join"}`, body);
     this._emit("entry", /** @type {Entry} */ (this.entry));
     return /** @type {Entry} */ (this.entry);
   }

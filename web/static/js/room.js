@@ -43,7 +43,7 @@ export class Room {
   /**
    * @param {LingkarConnection} conn
    * @param {LocalMedia} media
-   * @param {{role: "member" | "leader", name: string}} me
+   * @param {{role: "member" | "leader" | "observer", name: string}} me
    */
   constructor(conn, media, me) {
     this.conn = conn;
@@ -265,12 +265,12 @@ export class Room {
       const tile = this.tiles.get(p.id) ?? this.addTile(p.id, p.name, self);
       // Moved only when the order changed (the leader's tile stays first).
       if (!sameOrder) this.grid.append(tile.root);
-      tile.root.classList.toggle("leader", p.role === "leader");
+      tile.root.classList.toggle("leader", leads(p));
       tile.root.classList.toggle("no-video", self ? !this.media.video : !p.camera || !tile.stream.getVideoTracks().length);
       tile.root.classList.toggle("disconnected", !p.connected);
       /** @type {string[]} */
       const badges = [];
-      if (p.role === "leader") badges.push(t("room.badge.leader"));
+      if (p.role !== "member") badges.push(t(`room.badge.${p.role}`));
       if (p.muted) badges.push(t("room.badge.muted"));
       // One's own camera is known here before the server has its track: no "camera off"
       // for the moment between admission and the first roster that has it.
@@ -353,8 +353,13 @@ export class Room {
   renderControls() {
     const you = this.you;
     if (!you) return;
-    const member = this.me.role === "member";
-    const preset = member ? this.roster?.stage?.preset ?? null : null;
+    // Controls follow what the server says this person may do, never a role name.
+    const may = new Set(you.permissions);
+    const publishes = may.has("publish");
+    show(this.micButton, publishes);
+    show(this.camButton, publishes);
+    if (!publishes) show(this.shareButton, false);
+    const preset = may.has("present") ? null : this.roster?.stage?.preset ?? null;
     // The microphone: off and not allowed on means disabled, with the reason beside it.
     const blocked = you.muted && !you.can_unmute;
     this.micButton.disabled = !this.media.audio || blocked;
@@ -598,9 +603,14 @@ export class Room {
  * @param {string} selfId
  */
 function rank(p, selfId) {
-  if (p.role === "leader") return 0;
+  if (leads(p)) return 0;
   if (p.id === selfId) return 1;
-  return 2;
+  return p.role === "observer" ? 3 : 2;
+}
+
+/** Whether a participant is one of the counselors (for the tile's place and frame only). @param {{role: string}} p */
+function leads(p) {
+  return p.role === "leader" || p.role === "co_leader";
 }
 
 /** A control's reason, shown beside it (empty: hidden). @param {HTMLElement} node @param {string} text */
