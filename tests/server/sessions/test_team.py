@@ -20,6 +20,7 @@ async def owner(aiohttp_client: Any, tmp_path: Path) -> TestClient:
     await add_counselor(client, "ani", "Bu Ani")
     await add_counselor(client, "ratna", "Bu Ratna")
     assert (await log_in(client, "ani")).status == 303
+    await client.get("/?lang=en")  # the pages in English from here on (a cookie)
     return client
 
 
@@ -48,6 +49,7 @@ async def test_owner_adds_and_removes_a_co_counselor(
     # room's page, but not edit or delete it.
     ratna = await aiohttp_client(owner.server)
     assert (await log_in(ratna, "ratna")).status == 303
+    await ratna.get("/?lang=en")
     dashboard = await (await ratna.get("/dashboard")).text()
     assert "Sessions you co-lead" in dashboard and "Bersama" in dashboard
     assert "counselor: Bu Ani" in dashboard
