@@ -34,7 +34,7 @@ async def test_a_session_nobody_is_in_ends_by_itself_and_says_why(scene: Scene) 
 
     # The counselor leaves; Ani is still in the room: still nothing.
     leader.send({"type": "leave"})
-    await leader.wait_for(lambda: scene.live.leader is None, "the leader gone")
+    await leader.wait_for(lambda: not scene.live.leaders(), "the leader gone")
     assert await sessions.sweep(now=20 * LIMIT_S) == []
 
     # Ani leaves too; Budi arrives and waits in the lobby, with nobody to admit him.

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import insert, update
 
+from server.accounts.counselors import create_counselor
 from server.counseling.plans import Plan, save_plan
 from server.db.database import DATABASE
 from server.db.schema import (
@@ -24,6 +25,7 @@ from server.platform.notes_key import load_or_create_notes_key
 from server.platform.sealing import seal
 from server.platform.settings import SETTINGS
 from server.sessions.store import GuidanceSession, create_session
+from server.sessions.team import add_co_leader
 
 START = datetime(2025, 3, 4, 2, 30, tzinfo=UTC)  # 09:30 in Jakarta
 NOTE_TEXT = "Sari menyimak dengan tekun, sekali menanggapi Budi"
@@ -60,6 +62,9 @@ async def fill_session(
     made = await create_session(db, counselor_id, title=title, template="online")
     sid = made.id
     await save_plan(db, sid, PLAN)
+    # A co-counselor (issue 13): their account stays, their place in this session goes with it.
+    co = await create_counselor(db, f"co{sid}", "kata-sandi-rahasia", f"Bu Co {sid}")
+    await add_co_leader(db, made, co.username)
     people: list[dict[str, Any]] = [
         {"participant": "p-leader", "name": "Bu Ani", "role": "leader", "outcome": "admitted"},
         {"participant": "p-sari", "name": "Sari", "role": "member", "outcome": "admitted"},
