@@ -145,7 +145,7 @@ async def test_two_thousand_mutated_offers_never_make_a_5xx(
     live.depart(person, Presence.LEFT, None)
     elapsed = time.monotonic() - started
     await asyncio.sleep(1.0)
-    assert not [p for p in live.present() if not p.is_leader]
+    assert not [p for p in live.present() if not p.leads]
     assert udp_sockets() <= sockets_before + 2, "the refused and departed peers left sockets"
     problems = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert problems == [], [r.getMessage() for r in problems][:5]

@@ -112,7 +112,9 @@ async def test_an_observer_is_named_never_heard_and_keeps_notes_alone(scene: Sce
     sari = await scene.leader()
     (ani,) = await admitted(scene, sari, "Ani")
     hadi = await observer(scene)
-    waiting = await sari.wait_message("waiting", lambda m: len(m["participants"]) == 1)
+    waiting = await sari.wait_message(
+        "waiting", lambda m: [p["id"] for p in m["participants"]] == [hadi.id]
+    )
     assert waiting["participants"][0]["role"] == "observer"
     sari.send({"type": "admit", "participant": hadi.id})
     await hadi.wait_message("status", lambda m: m["status"] == "admitted")
