@@ -59,8 +59,12 @@ async def test_two_counselors_and_an_observer(
     await ratna.get_by_role("button", name="Open the session room").click()
     await expect(ratna.get_by_role("region", name="Group leader's panel")).to_be_visible()
     # Neither replaced the other: each sees the other's tile, named as a counselor.
-    await expect(sari.get_by_role("listitem", name=re.compile("^Bu Ratna, Co-counselor"))).to_be_visible()
-    await expect(ratna.get_by_role("listitem", name=re.compile("^Bu Sari, Counselor"))).to_be_visible()
+    await expect(
+        sari.get_by_role("listitem", name=re.compile("^Bu Ratna, Co-counselor"))
+    ).to_be_visible()
+    await expect(
+        ratna.get_by_role("listitem", name=re.compile("^Bu Sari, Counselor"))
+    ).to_be_visible()
 
     # Bu Ratna admits Ani; Bu Sari is told who admitted whom.
     ani, _ = await join_admitted(browser, ratna, base, code, "Ani", requests)
@@ -78,18 +82,24 @@ async def test_two_counselors_and_an_observer(
     hadi = await hadi_context.new_page()
     await hadi.goto(observer_link)
     await expect(hadi.get_by_text("Joining as an observer")).to_be_visible()
-    await expect(hadi.locator("#observer-role")).to_contain_text("your camera and microphone are not used")
+    await expect(hadi.locator("#observer-role")).to_contain_text(
+        "your camera and microphone are not used"
+    )
     await hadi.get_by_label("Your name").fill("Pak Hadi")
     await hadi.get_by_label("I have read this and I agree").check()
     await hadi.get_by_role("button", name="Enter the lobby as an observer").click()
     await expect(sari.locator("#waiting-list")).to_contain_text("observer")
     await sari.get_by_role("button", name="Admit Pak Hadi").click()
-    await expect(hadi.get_by_role("heading", name="Observation notes")).to_be_visible(timeout=15_000)
+    await expect(hadi.get_by_role("heading", name="Observation notes")).to_be_visible(
+        timeout=15_000
+    )
     # No microphone, camera or hand for the observer; Ani sees who observes.
     await expect(hadi.get_by_role("button", name="Microphone")).to_be_hidden()
     await expect(hadi.get_by_role("button", name="Camera")).to_be_hidden()
     await expect(hadi.get_by_role("button", name="Raise hand")).to_have_count(0)
-    await expect(ani.get_by_role("listitem", name=re.compile("^Pak Hadi, Observer"))).to_be_visible()
+    await expect(
+        ani.get_by_role("listitem", name=re.compile("^Pak Hadi, Observer"))
+    ).to_be_visible()
     await ani.screenshot(path=str(SCREENSHOTS / "observer-named-390x844.png"))
 
     # The observer's own note on Ani.

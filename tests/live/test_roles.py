@@ -86,7 +86,9 @@ async def test_two_counselors_lead_together_and_see_each_other(scene: Scene) -> 
     # The owner drops; the co-counselor carries on: she admits and ends the session.
     await sari.close()
     citra = await scene.member("Citra")
-    await ratna.wait_message("waiting", lambda m: any(p["id"] == citra.id for p in m["participants"]))
+    await ratna.wait_message(
+        "waiting", lambda m: any(p["id"] == citra.id for p in m["participants"])
+    )
     ratna.send({"type": "admit", "participant": citra.id})
     await citra.wait_message("status", lambda m: m["status"] == "admitted")
     ratna.send({"type": "end"})
@@ -139,7 +141,8 @@ async def test_an_observer_is_named_never_heard_and_keeps_notes_alone(scene: Sce
     await audio_stopped(sari, hadi, hold=0.5)
     assert await ani.packets_from(hadi.id, "audio") == 0
     you = hadi.last("you")
-    assert you["muted"] is True and you["can_unmute"] is False
+    assert you["muted"] is True
+    assert you["can_unmute"] is False
 
     # Chat: to the counselors only.
     hadi.send({"type": "chat", "text": "Catatan untuk Bu Sari", "to": "all"})
@@ -179,7 +182,8 @@ async def test_an_observer_is_named_never_heard_and_keeps_notes_alone(scene: Sce
     assert [m.person.name for m in report.observers] == ["Pak Hadi"]
     assert [m.person.name for m in report.group] == ["Ani"]
     (ani_record,) = report.group
-    assert ani_record.note is not None and ani_record.note.text == "Perlu tindak lanjut"
+    assert ani_record.note is not None
+    assert ani_record.note.text == "Perlu tindak lanjut"
 
 
 async def test_the_observer_password_is_the_observers_own(scene: Scene) -> None:
