@@ -58,6 +58,8 @@ export class Room {
     /** @type {Map<string, MediaStreamTrack>} mid -> remote track */
     this.remote = new Map();
     this.wantMicrophone = true;
+    /** @type {Set<string>} what the server says this person may do (`welcome`, then `you`) */
+    this.may = new Set();
     this.sharing = false;
     /** @type {ReturnType<typeof setInterval> | null} */
     this.statsTimer = null;
@@ -125,8 +127,14 @@ export class Room {
     byId("unmute-decline", HTMLButtonElement).addEventListener("click", () => this.replyUnmute(false));
     this.unmuteDialog.addEventListener("cancel", () => this.replyUnmute(false));
 
+    conn.on("welcome", (welcome) => {
+      this.may = new Set(welcome.permissions);
+    });
     conn.on("roster", (roster) => this.onRoster(roster));
-    conn.on("you", (you) => void this.onYou(you));
+    conn.on("you", (you) => {
+      this.may = new Set(you.permissions);
+      void this.onYou(you);
+    });
     conn.on("track", (track) => this.onTrack(track.mid, track.participant, track.kind, track.track));
     conn.on("tracks", ({ tracks }) => this.pruneTracks(tracks));
     conn.on("levels", ({ speaking }) => {
@@ -165,8 +173,11 @@ export class Room {
   /** Show the room; called on admission (again after a return from the lobby). */
   enter() {
     show(this.root, true);
-    this.conn.send({ type: "microphone", on: this.wantMicrophone && !!this.media.audio });
-    this.conn.send({ type: "camera", on: !!this.media.video });
+    // Someone who may not be heard or seen (an observer) sends neither.
+    if (this.may.has("publish")) {
+      this.conn.send({ type: "microphone", on: this.wantMicrophone && !!this.media.audio });
+      this.conn.send({ type: "camera", on: !!this.media.video });
+    }
     this.statsTimer ??= setInterval(() => void this.stats.read(this.tiles), STATS_MS);
     this.updateSelfVideo();
   }
@@ -271,10 +282,12 @@ export class Room {
       /** @type {string[]} */
       const badges = [];
       if (p.role !== "member") badges.push(t(`room.badge.${p.role}`));
-      if (p.muted) badges.push(t("room.badge.muted"));
+      // An observer is never heard or seen: "muted" and "camera off" would say nothing.
+      const observes = p.role === "observer";
+      if (p.muted && !observes) badges.push(t("room.badge.muted"));
       // One's own camera is known here before the server has its track: no "camera off"
       // for the moment between admission and the first roster that has it.
-      if (self ? !this.media.video : !p.camera) badges.push(t("room.badge.camera_off"));
+      if (!observes && (self ? !this.media.video : !p.camera)) badges.push(t("room.badge.camera_off"));
       if (p.hand) badges.push(t("room.badge.hand"));
       if (!p.connected) badges.push(t("room.badge.disconnected"));
       tile.badges.textContent = badges.join(" · ");
@@ -358,7 +371,12 @@ export class Room {
     const publishes = may.has("publish");
     show(this.micButton, publishes);
     show(this.camButton, publishes);
-    if (!publishes) show(this.shareButton, false);
+    if (!publishes) {
+      show(this.shareButton, false);
+      setHint(this.micHint, "");
+      setHint(this.cameraHint, "");
+      return;
+    }
     const preset = may.has("present") ? null : this.roster?.stage?.preset ?? null;
     // The microphone: off and not allowed on means disabled, with the reason beside it.
     const blocked = you.muted && !you.can_unmute;
