@@ -4,9 +4,10 @@ re-encodes. See :class:`Room` and :class:`Peer`; :func:`self_test` guards the ai
 from rtc.audiolevel import AudioLevel
 from rtc.counters import CountersSnapshot
 from rtc.downlink import DownlinkReport, VideoInfo, Want
-from rtc.peer import NegotiationError, NoMediaPort, Peer, TrackId, TrackKind
+from rtc.peer import NegotiationError, NoMediaPort, Peer
 from rtc.room import Room, UnknownPeer, UnknownTrack
 from rtc.selftest import SelfTestError, self_test
+from rtc.trackid import TrackId, TrackKind
 
 __all__ = [
     "AudioLevel",

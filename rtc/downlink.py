@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from rtc.allocation import (
     FIRST_CLASS,
@@ -28,13 +28,11 @@ from rtc.allocation import (
     allocate,
 )
 from rtc.bandwidth import REMB_MIN_VIDEO_BPS, BandwidthEstimate
+from rtc.forwarder import Source
 from rtc.layers import WIRE_OVERHEAD_BYTES
+from rtc.leg import Leg
 from rtc.pacer import Pacer
-
-if TYPE_CHECKING:
-    from rtc.forwarder import Source
-    from rtc.leg import Leg
-    from rtc.peer import TrackId
+from rtc.trackid import TrackId
 
 # Part of what the link leaves for video kept unused: the estimate is an average, keyframes are
 # bursts, and a link run full makes the audio wait behind the video.

@@ -41,6 +41,9 @@ from rtc.vp8 import NO_DESCRIPTOR, Descriptor, descriptor, keyframe_size, rewrit
 
 __all__ = ["LEG_BUFFER_LIMIT_BYTES", "Leg", "LegParams", "Source"]
 
+# A simulcast encoding of this core, holding its legs.
+VideoLayer = Layer[Leg]
+
 log = logging.getLogger("lingkar.rtc")
 
 # asyncio keeps datagrams the kernel refused in a per-socket buffer; past this, drop video.
@@ -101,12 +104,14 @@ class Source:
         self.codecs = [c for c in codecs if c.mimeType.split("/")[1].lower() != "rtx"]
         self.clock_rate = int(self.codecs[0].clockRate) if self.codecs else 90000
         self.simulcast = len(rids) > 1
-        self.layers = [Layer(i, rid) for i, rid in enumerate(rids)] if self.simulcast else []
+        self.layers: list[VideoLayer] = (
+            [Layer(i, rid) for i, rid in enumerate(rids)] if self.simulcast else []
+        )
         if not self.layers:
             self.layers = [Layer(0, None)]
         self._by_rid = {layer.rid: layer for layer in self.layers if layer.rid is not None}
-        self._by_ssrc: dict[int, Layer] = {}
-        self._by_rtx: dict[int, Layer] = {}
+        self._by_ssrc: dict[int, VideoLayer] = {}
+        self._by_rtx: dict[int, VideoLayer] = {}
         self.suspect_until: dict[int, float] = {}
         self._unknown_rids_logged = False
         self.delays_ms: deque[float] = deque(maxlen=DELAY_SAMPLES)
@@ -202,7 +207,7 @@ class Source:
         if target is not None:
             target.wait(leg, now)
 
-    def _regate_layer(self, layer: Layer, now: float) -> None:
+    def _regate_layer(self, layer: VideoLayer, now: float) -> None:
         for leg in list(layer.legs):
             self._regate(leg, now)
         layer.throttle.want()
@@ -210,7 +215,7 @@ class Source:
 
     # ---- what the allocation reads ----
 
-    def usable_layers(self, now: float) -> list[Layer]:
+    def usable_layers(self, now: float) -> list[VideoLayer]:
         """Layers a leg may be moved to now: sending, and not stalled on keyframes."""
         return [
             x for x in self.layers if x.active(now) and self.suspect_until.get(x.index, 0.0) <= now
@@ -238,7 +243,7 @@ class Source:
 
     # ---- the packet path ----
 
-    def _learn(self, packet: Any) -> Layer | None:
+    def _learn(self, packet: Any) -> VideoLayer | None:
         """The layer of a media packet whose SSRC is new (from its RID when simulcast)."""
         ssrc = packet.ssrc
         layer = self._by_rid.get(packet.extensions.rtp_stream_id) if self.simulcast else None
@@ -258,7 +263,7 @@ class Source:
         self._by_ssrc[ssrc] = layer
         return layer
 
-    def _rtx_layer(self, packet: Any) -> Layer | None:
+    def _rtx_layer(self, packet: Any) -> VideoLayer | None:
         layer = self._by_rtx.get(packet.ssrc)
         if layer is not None:
             return layer
@@ -351,7 +356,7 @@ class Source:
 
     async def _forward(
         self,
-        layer: Layer,
+        layer: VideoLayer,
         packet: Any,
         payload: bytes,
         level_byte: int | None,
@@ -418,7 +423,7 @@ class Source:
             # Datagram read by aiortc's DTLS transport -> last subscriber's sendto done.
             self.delays_ms.append(current_ms() - arrival_ms)
 
-    def _switch(self, layer: Layer, timestamp: int, now: float, found: Descriptor) -> None:
+    def _switch(self, layer: VideoLayer, timestamp: int, now: float, found: Descriptor) -> None:
         """A keyframe starts on ``layer``: every leg waiting for it moves onto it now."""
         for leg in layer.pending:
             previous = leg.layer
@@ -429,7 +434,7 @@ class Source:
             layer.attach(leg)
         layer.pending.clear()
 
-    def _track_loss(self, layer: Layer, seq: int, now: float, retransmitted: bool) -> None:
+    def _track_loss(self, layer: VideoLayer, seq: int, now: float, retransmitted: bool) -> None:
         missing = layer.missing
         if retransmitted or layer.max_seq is None:
             if layer.max_seq is None:
@@ -451,7 +456,7 @@ class Source:
             missing.clear()
             self._upstream_loss(layer, now)
 
-    def _upstream_loss(self, layer: Layer, now: float) -> None:
+    def _upstream_loss(self, layer: VideoLayer, now: float) -> None:
         self.counters.upstream_losses += 1
         self._regate_layer(layer, now)
 

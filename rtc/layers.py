@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Generic, TypeVar
 
 from rtc.keyframes import KeyframeThrottle
 
-if TYPE_CHECKING:
-    from rtc.forwarder import Leg
+# The legs a layer holds (rtc/leg.py's Leg): kept, compared and handed back, never read here.
+L = TypeVar("L")
 
 # A layer that sent nothing for this long is off (the browser stopped it: its own bandwidth or
 # CPU limit, or a paused encoding); legs are not moved onto it.
@@ -32,7 +32,7 @@ RATE_INTERVAL_S = 1.0
 RATE_SECONDS = 7
 
 
-class Layer:
+class Layer(Generic[L]):
     """What the core knows of one encoding."""
 
     __slots__ = (
@@ -64,8 +64,8 @@ class Layer:
         self.ssrc: int | None = None
         self.rtx_ssrc: int | None = None
         # Legs forwarded this layer now, and legs waiting for its next keyframe to start it.
-        self.legs: list[Leg] = []
-        self.pending: list[Leg] = []
+        self.legs: list[L] = []
+        self.pending: list[L] = []
         self.pending_since = 0.0
         self.throttle = KeyframeThrottle()
         self.max_seq: int | None = None
@@ -105,17 +105,17 @@ class Layer:
         self.bitrate = statistics.median(self._rates)
         return self.bitrate
 
-    def attach(self, leg: Leg) -> None:
+    def attach(self, leg: L) -> None:
         if leg not in self.legs:
             self.legs.append(leg)
 
-    def detach(self, leg: Leg) -> None:
+    def detach(self, leg: L) -> None:
         if leg in self.legs:
             self.legs.remove(leg)
         if leg in self.pending:
             self.pending.remove(leg)
 
-    def wait(self, leg: Leg, now: float) -> None:
+    def wait(self, leg: L, now: float) -> None:
         """``leg`` starts this layer at its next keyframe."""
         if leg not in self.pending:
             if not self.pending:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from aiortc.utils import random16, random32
 
+from rtc.keyframes import KeyframeThrottle
+from rtc.pacer import Pacer
 from rtc.passthrough import Wire, note_sent
 from rtc.vp8 import Descriptor
-
-if TYPE_CHECKING:
-    from rtc.downlink import Downlink
-    from rtc.layers import Layer
 
 # Packets kept per leg for NACK retransmission: ~5 s of 1 Mbit/s video.
 HISTORY_SIZE = 512
@@ -35,6 +33,33 @@ LEG_KEYFRAME_MIN_INTERVAL_S = 2.0
 # and how many make the allocation move it one layer down (or off) for a while.
 SYNC_LOSS_WINDOW_S = 20.0
 SYNC_LOSSES_TO_STEP_DOWN = 3
+
+
+class LegLayer(Protocol):
+    """What a leg's users read of the encoding it forwards (rtc/layers.py's Layer)."""
+
+    index: int
+    width: int
+    height: int
+    throttle: KeyframeThrottle
+
+    def wait(self, leg: Leg, now: float) -> None: ...
+
+    def detach(self, leg: Leg) -> None: ...
+
+
+class LegDownlink(Protocol):
+    """What a leg's forwarding asks of its subscriber's downlink (rtc/downlink.py's Downlink):
+    the pacer, whether the link is congested, its round trip, and the feedback to pass on."""
+
+    pacer: Pacer
+    congested: bool
+    rtt: float
+
+    def on_report(self, leg: Leg, report: Any, now: float) -> None: ...
+
+    def on_remb(self, bps: float, now: float) -> None: ...
+
 
 _HEADER = struct.Struct("!BBHII")
 # RTP padding is counted in one byte (RFC 3550 section 5.1).
@@ -181,7 +206,7 @@ class Leg:
         *,
         paused: bool = False,
         first_sequence: int | None = None,
-        downlink: Downlink | None = None,
+        downlink: LegDownlink | None = None,
     ) -> None:
         self.subscriber_id = subscriber_id
         self.kind = kind
@@ -192,9 +217,9 @@ class Leg:
         self.downlink = downlink
         # A first-class video (a screen, the counselor): ahead of the others in the pacer.
         self.urgent = False
-        self.layer: Layer | None = None
-        self.target: Layer | None = None
-        self._stream: Layer | None = None
+        self.layer: LegLayer | None = None
+        self.target: LegLayer | None = None
+        self._stream: LegLayer | None = None
         self._rebase = True
         self._seq_offset = 0
         self._base_in = 0
@@ -251,7 +276,7 @@ class Leg:
         self._rebase = True
 
     def switch_to(
-        self, layer: Layer, timestamp: int, clock_rate: int, now: float, found: Descriptor
+        self, layer: LegLayer, timestamp: int, clock_rate: int, now: float, found: Descriptor
     ) -> None:
         """Start forwarding ``layer`` at this packet, the first of one of its keyframes.
 

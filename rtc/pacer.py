@@ -18,16 +18,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from rtc.leg import Leg
+from rtc.passthrough import Wire
 
 # Depth of the bucket: what may leave at once (a few packets), in seconds of the rate.
 BURST_S = 0.02
 MIN_BURST_BYTES = 3 * 1200
 # Video queued longer than this at the rate is dropped instead (its leg re-gated).
 MAX_QUEUE_S = 0.4
+
+
+class PacedLeg(Protocol):
+    """What the pacer needs of a leg (rtc/leg.py's Leg)."""
+
+    urgent: bool
+    paused: bool
+    wire: Wire
+
+    def restamp(self, data: bytes, now: float) -> bytes: ...
 
 
 class Pacer:
@@ -50,8 +59,8 @@ class Pacer:
         self.rate_bps = 0.0
         self._tokens = 0.0
         self._stamp = time.monotonic()
-        self._queue: deque[tuple[Leg, bytes]] = deque()
-        self._urgent: deque[tuple[Leg, bytes]] = deque()
+        self._queue: deque[tuple[PacedLeg, bytes]] = deque()
+        self._urgent: deque[tuple[PacedLeg, bytes]] = deque()
         self._queued = 0
         self._handle: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[bool]] = set()
@@ -81,7 +90,7 @@ class Pacer:
             self._refill(time.monotonic())
             self._tokens -= size
 
-    def video(self, leg: Leg, data: bytes) -> bool:
+    def video(self, leg: PacedLeg, data: bytes) -> bool:
         """Send ``data`` for ``leg`` now or in its turn; False when it was dropped instead."""
         now = time.monotonic()
         rate = self._refill(now)
@@ -98,7 +107,7 @@ class Pacer:
         self._schedule(rate)
         return True
 
-    def _next(self) -> deque[tuple[Leg, bytes]] | None:
+    def _next(self) -> deque[tuple[PacedLeg, bytes]] | None:
         """The queue whose head leaves next: first-class video first."""
         return self._urgent or self._queue or None
 
@@ -122,7 +131,7 @@ class Pacer:
             self._send(leg, leg.restamp(data, time.monotonic()))
         self._schedule(rate)
 
-    def forget(self, leg: Leg) -> None:
+    def forget(self, leg: PacedLeg) -> None:
         """Drop what waits for ``leg``: it was paused, muted or removed, and nothing of it may
         leave after that (the server's mute is immediate)."""
         if not any(queued is leg for queued, _ in (*self._queue, *self._urgent)):
@@ -131,7 +140,7 @@ class Pacer:
         self._urgent = deque((queued, data) for queued, data in self._urgent if queued is not leg)
         self._queued = sum(len(data) for _, data in (*self._queue, *self._urgent))
 
-    def _send(self, leg: Leg, data: bytes) -> None:
+    def _send(self, leg: PacedLeg, data: bytes) -> None:
         if leg.paused:
             return
         wire = leg.wire

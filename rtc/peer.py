@@ -18,9 +18,10 @@ with :class:`NegotiationError` and the browser should roll back and apply the se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Protocol
 
 from aiortc import (
     RTCBundlePolicy,
@@ -32,6 +33,8 @@ from aiortc import (
     sdp,
 )
 
+from rtc.counters import Counters
+from rtc.datachannel_guard import Refusal, guard_data_channels
 from rtc.downlink import Downlink
 from rtc.forwarder import Leg, LegParams, Source
 from rtc.numbering import keep_numbering
@@ -45,11 +48,10 @@ from rtc.passthrough import (
 )
 from rtc.sdplines import add_audio_ptime
 from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_simulcast_lines, parse_offer
+from rtc.trackid import TrackId, TrackKind
 
-if TYPE_CHECKING:
-    from rtc.room import Room
+log = logging.getLogger("lingkar.rtc.peer")
 
-TrackKind = Literal["audio", "video", "screen"]
 
 # A browser offer with camera, screen and data channel is ~6-10 KB; refuse far larger ones
 # before aiortc's parser spends time on them.
@@ -82,19 +84,22 @@ class NoMediaPort(NegotiationError):
     answer would carry no candidate and could never connect."""
 
 
-@dataclass(frozen=True, order=True)
-class TrackId:
-    """A publisher track the server can reference: whose, and which of its tracks."""
-
-    peer_id: str
-    kind: TrackKind
+class PeerRoom(Protocol):
+    """What a :class:`Peer` asks of the room it belongs to (rtc/room.py implements it): the
+    only way the two talk, so that neither reaches into the other's private state."""
 
     @property
-    def media_kind(self) -> Literal["audio", "video"]:
-        return "audio" if self.kind == "audio" else "video"
+    def live_counters(self) -> Counters: ...
 
-    def __str__(self) -> str:
-        return f"{self.peer_id}:{self.kind}"
+    def has_track(self, track_id: TrackId) -> bool: ...
+
+    def track_paused_for(self, track_id: TrackId, subscriber_id: str) -> bool: ...
+
+    def publish_track(self, track_id: TrackId, source: Source) -> None: ...
+
+    def unpublish_track(self, track_id: TrackId) -> None: ...
+
+    async def remove_peer(self, peer_id: str) -> None: ...
 
 
 @dataclass
@@ -166,14 +171,14 @@ class Peer:
       mean the participant is gone: aiortc has no ICE restart, a reconnect is a new Peer).
     """
 
-    def __init__(self, peer_id: str, room: Room, configuration: RTCConfiguration) -> None:
+    def __init__(self, peer_id: str, room: PeerRoom, configuration: RTCConfiguration) -> None:
         self.id = peer_id
         self._room = room
         self.pc: Any = RTCPeerConnection(configuration)
         self.control: Any = None
         self.downlink = Downlink()
         self.on_negotiation_needed: Callable[[], None] | None = None
-        self.on_control: Callable[[Any], None] | None = None
+        self.on_control: Callable[[], None] | None = None
         self.on_connection_state: Callable[[str], None] | None = None
         # Whether ICE and DTLS ever completed (a peer that never does is closed by server/).
         self.ever_connected = False
@@ -200,7 +205,7 @@ class Peer:
     @property
     def published(self) -> list[TrackId]:
         """The tracks this peer currently publishes."""
-        return [tid for tid, _ in self._published_by_mid.values() if self._room._has(tid)]
+        return [tid for tid, _ in self._published_by_mid.values() if self._room.has_track(tid)]
 
     def subscription_mids(self) -> dict[str, TrackId]:
         """mid -> publisher track for this peer's subscriptions that have an m-line.
@@ -354,13 +359,13 @@ class Peer:
         source = Source(
             track.kind,
             list(transceiver._codecs),
-            self._room._counters,
+            self._room.live_counters,
             receiver._send_rtcp_pli,
             rids=offer.rids if offer is not None else (),
         )
         # Hooks go on every received track, even ignored ones: nothing is ever decoded.
         install_receiver_hooks(
-            receiver, track, self._room._counters, source.on_rtp, source.media_ssrc_for_rtx
+            receiver, track, self._room.live_counters, source.on_rtp, source.media_ssrc_for_rtx
         )
         if kind is None:
             return
@@ -375,19 +380,19 @@ class Peer:
                 continue
             track_id, source = entry
             sending = media.port != 0 and media.direction in ("sendonly", "sendrecv")
-            if sending and not self._room._has(track_id):
-                self._room._publish(track_id, source)
-            elif not sending and self._room._has(track_id):
-                self._room._unpublish(track_id)
+            if sending and not self._room.has_track(track_id):
+                self._room.publish_track(track_id, source)
+            elif not sending and self._room.has_track(track_id):
+                self._room.unpublish_track(track_id)
 
     # ---- subscribing (driven by the room) ----
 
-    def _add_slot(self, track_id: TrackId, source: Source) -> None:
+    def add_slot(self, track_id: TrackId, source: Source) -> None:
         self._slots[track_id] = _Slot(track_id, source)
         self._notified = False
         self._maybe_notify()
 
-    def _remove_slot(self, track_id: TrackId) -> None:
+    def remove_slot(self, track_id: TrackId) -> None:
         slot = self._slots.pop(track_id, None)
         if slot is None:
             return
@@ -474,7 +479,7 @@ class Peer:
             sender,
             Wire(sender.transport),
             params,
-            paused=self._room._is_paused(slot.track_id, self.id),
+            paused=self._room.track_paused_for(slot.track_id, self.id),
             first_sequence=self._next_sequence.get(id(sender)),
             downlink=self.downlink,
         )
@@ -486,10 +491,11 @@ class Peer:
 
     def _on_datachannel(self, channel: Any) -> None:
         if channel.label != "control" or self.control is not None:
+            channel.close()  # the protocol has one channel: nothing else is listened to
             return
         self.control = channel
         if self.on_control is not None:
-            self.on_control(channel)
+            self.on_control()
 
     def _on_connection_state(self) -> None:
         if self.pc.connectionState == "connected":
@@ -499,13 +505,52 @@ class Peer:
         if self.on_connection_state is not None:
             self.on_connection_state(str(self.pc.connectionState))
 
-    def _legs(self) -> list[tuple[TrackId, Source, Leg]]:
+    def legs(self) -> list[tuple[TrackId, Source, Leg]]:
         """This peer's negotiated subscriptions: (publisher track, its source, our leg)."""
         return [
             (track_id, slot.source, slot.leg)
             for track_id, slot in self._slots.items()
             if slot.leg is not None
         ]
+
+    def has_slot(self, track_id: TrackId) -> bool:
+        return track_id in self._slots
+
+    def slot_ids(self) -> list[TrackId]:
+        """The publisher tracks this peer subscribes to, in a stable order."""
+        return sorted(self._slots)
+
+    # ---- the control channel (server/ never touches the peer connection itself) ----
+
+    @property
+    def control_open(self) -> bool:
+        return self.control is not None and self.control.readyState == "open"
+
+    def send(self, text: str) -> bool:
+        """Send one text message on the ``control`` channel; False when it is not open (or the
+        transport is closing: the caller's caller must not break on that)."""
+        if not self.control_open:
+            return False
+        try:
+            self.control.send(text)
+        except Exception:
+            log.debug("control send to %s failed", self.id, exc_info=True)
+            return False
+        return True
+
+    def on_control_message(self, handler: Callable[[object], None]) -> None:
+        """``handler`` gets each message of the control channel (text, or bytes if a client
+        sends binary frames)."""
+        if self.control is not None:
+            self.control.on("message", handler)
+
+    def close_control(self) -> None:
+        if self.control is not None:
+            self.control.close()
+
+    def guard_control(self, limit: int, refused: Callable[[Refusal], None]) -> None:
+        """Refuse data-channel messages over ``limit`` bytes before aiortc decodes them."""
+        guard_data_channels(self.pc, limit, refused)
 
     def encoders(self) -> int:
         """Senders of this peer that own an encoder (none should)."""
@@ -515,10 +560,10 @@ class Peer:
         """Close the connection; the room forgets the peer (same as Room.remove_peer)."""
         await self._room.remove_peer(self.id)
 
-    async def _close_connection(self) -> None:
+    async def close_connection(self) -> None:
         self._closed = True
         self.downlink.pacer.close()
         for track_id in list(self._slots):
-            self._remove_slot(track_id)
+            self.remove_slot(track_id)
         self._bindings.clear()
         await self.pc.close()

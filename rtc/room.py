@@ -18,7 +18,8 @@ from rtc.audiolevel import AudioLevel
 from rtc.counters import Counters, CountersSnapshot
 from rtc.downlink import DownlinkReport, Want
 from rtc.forwarder import Source
-from rtc.peer import Peer, TrackId
+from rtc.peer import Peer
+from rtc.trackid import TrackId
 
 log = logging.getLogger("lingkar.rtc")
 
@@ -87,9 +88,9 @@ class Room:
         if peer is None:
             return
         for track_id in [t for t in self._sources if t.peer_id == peer_id]:
-            self._unpublish(track_id)
+            self.unpublish_track(track_id)
         self._paused = {p for p in self._paused if p[1] != peer_id}
-        await peer._close_connection()
+        await peer.close_connection()
 
     async def close(self) -> None:
         """Close every peer and stop the allocation."""
@@ -114,7 +115,7 @@ class Room:
     def downlink(self, subscriber_id: str) -> DownlinkReport:
         """The subscriber's estimate, rates, link quality and what each video is for it."""
         peer = self.peer(subscriber_id)
-        return peer.downlink.report(time.monotonic(), peer._legs())
+        return peer.downlink.report(time.monotonic(), peer.legs())
 
     def upload_bps(self, peer_id: str) -> float:
         """What the peer sends the server now, all its tracks and layers (bits per second)."""
@@ -131,7 +132,7 @@ class Room:
         for source in self._sources.values():
             source.measure(now)
         for peer in list(self._peers.values()):
-            peer.downlink.allocate(now, peer._legs())
+            peer.downlink.allocate(now, peer.legs())
 
     async def _allocation_loop(self) -> None:
         while True:
@@ -154,15 +155,15 @@ class Room:
         source = self._source(track_id)
         if track_id.peer_id == subscriber_id:
             raise ValueError("a peer cannot subscribe to its own track")
-        if track_id not in peer._slots:
-            peer._add_slot(track_id, source)
+        if not peer.has_slot(track_id):
+            peer.add_slot(track_id, source)
 
     def unsubscribe(self, subscriber_id: str, track_id: TrackId) -> None:
         """Stop forwarding at once; the m-line goes inactive at the next negotiation."""
-        self.peer(subscriber_id)._remove_slot(track_id)
+        self.peer(subscriber_id).remove_slot(track_id)
 
     def subscriptions(self, subscriber_id: str) -> list[TrackId]:
-        return sorted(self.peer(subscriber_id)._slots)
+        return self.peer(subscriber_id).slot_ids()
 
     def subscribers(self, track_id: TrackId) -> list[str]:
         """Peers whose forwarding of ``track_id`` is negotiated and running."""
@@ -248,7 +249,11 @@ class Room:
         encoders = sum(peer.encoders() for peer in self._peers.values())
         return self._counters.snapshot(extra_encodes=encoders)
 
-    # ---- internal, called by Peer ----
+    # ---- what a Peer asks of its room (rtc.peer.PeerRoom) ----
+
+    @property
+    def live_counters(self) -> Counters:
+        return self._counters
 
     def _source(self, track_id: TrackId) -> Source:
         try:
@@ -256,25 +261,25 @@ class Room:
         except KeyError:
             raise UnknownTrack(str(track_id)) from None
 
-    def _has(self, track_id: TrackId) -> bool:
+    def has_track(self, track_id: TrackId) -> bool:
         return track_id in self._sources
 
-    def _is_paused(self, track_id: TrackId, subscriber_id: str) -> bool:
+    def track_paused_for(self, track_id: TrackId, subscriber_id: str) -> bool:
         return (track_id, subscriber_id) in self._paused
 
-    def _publish(self, track_id: TrackId, source: Source) -> None:
+    def publish_track(self, track_id: TrackId, source: Source) -> None:
         self._sources[track_id] = source
         source.set_muted(track_id in self._muted)
         if self.on_track_published is not None:
             self.on_track_published(track_id)
 
-    def _unpublish(self, track_id: TrackId) -> None:
+    def unpublish_track(self, track_id: TrackId) -> None:
         source = self._sources.pop(track_id, None)
         if source is None:
             return
         for peer in self._peers.values():
-            if track_id in peer._slots:
-                peer._remove_slot(track_id)
+            if peer.has_slot(track_id):
+                peer.remove_slot(track_id)
         for subscriber_id in list(source.legs):
             source.remove_leg(subscriber_id)
         if self.on_track_unpublished is not None:

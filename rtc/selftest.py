@@ -33,9 +33,9 @@ from rtc.passthrough import (
     RECEIVER_DECODER_QUEUE,
     aiortc_version,
 )
-from rtc.peer import TrackId
 from rtc.receiving import CONNECTION_QUEUE
 from rtc.room import Room
+from rtc.trackid import TrackId
 
 SELF_TEST_TIMEOUT_S = 15.0
 _FRAMES_NEEDED = 5

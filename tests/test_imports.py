@@ -1,6 +1,7 @@
 """The import rule (docs/architecture.md, "Packages"): the imports among server/ and rtc/ form
 no circle, counting imports inside functions (a circle held together by a late import is still
-a circle) and leaving out those under ``if TYPE_CHECKING:`` (annotations only); server/'s
+a circle) and those under ``if TYPE_CHECKING:`` (a circle of annotations is a circle too: the
+modules that need each other's shape say it with a small ``Protocol`` instead); server/'s
 packages import only the layers below them; and no module imports another one's private name."""
 
 from __future__ import annotations
@@ -37,22 +38,11 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def imports(path: Path, known: dict[str, Path]) -> list[tuple[str, list[str]]]:
-    """(module, names) for each runtime import of a known module in this file."""
+    """(module, names) for each import of a known module in this file, wherever it stands."""
     found: list[tuple[str, list[str]]] = []
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [alias.name for alias in node.names]
             submodules = [f"{node.module}.{n}" for n in names if f"{node.module}.{n}" in known]

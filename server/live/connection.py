@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from rtc import NegotiationError, NoMediaPort, Peer
-from rtc.datachannel_guard import Refusal, guard_data_channels
+from rtc.datachannel_guard import Refusal
 from server.live import protocol as p
 from server.live.control_channel import ControlInbox
 from server.live.negotiation import negotiate
@@ -38,8 +37,6 @@ FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
 # Each person's wants, cap and `media` message, once a second (server/live/media_plan.py).
 MEDIA_EVERY_TICKS = round(1.0 / LEVELS_INTERVAL_S)
 
-CONTROL_LABEL = "control"
-
 
 async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str) -> str:
     """Create the participant's peer connection from the browser's offer; return the answer.
@@ -54,7 +51,7 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
     peer = session.room.add_peer(person.id)
     person.peer = peer
     person.offer_outstanding = False
-    peer.on_control = lambda channel: _on_control(session, person, peer, channel)
+    peer.on_control = lambda: _on_control(session, person, peer)
 
     def renegotiate() -> None:
         session.spawn(negotiate(session, person, peer))
@@ -109,14 +106,14 @@ def _detach(session: LiveSession, person: Participant) -> None:
     if person.inbox is not None:
         person.inbox.close()
         person.inbox = None
-    person.channel = None
+    person.control_ready = False
     person.peer = None
     person.connected = False
 
 
-def _on_control(session: LiveSession, person: Participant, peer: Peer, channel: Any) -> None:
-    if person.peer is not peer or channel.label != CONTROL_LABEL:
-        channel.close()
+def _on_control(session: LiveSession, person: Participant, peer: Peer) -> None:
+    if person.peer is not peer:
+        peer.close_control()
         return
     inbox = ControlInbox(session, person)
     if person.inbox is not None:
@@ -127,9 +124,9 @@ def _on_control(session: LiveSession, person: Participant, peer: Peer, channel: 
         error = ErrorId.TOO_LARGE if kind == "too_large" else ErrorId.MALFORMED
         inbox.refuse(error, "the message was refused before decoding")
 
-    guard_data_channels(peer.pc, MAX_CONTROL_MESSAGE_BYTES, refused)
-    channel.on("message", inbox.on_message)
-    person.channel = channel
+    peer.guard_control(MAX_CONTROL_MESSAGE_BYTES, refused)
+    peer.on_control_message(inbox.on_message)
+    person.control_ready = True
     person.connected = True
     person.disconnected_at = None
     person.last_seen = time.monotonic()

@@ -14,14 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.live import protocol as p
-from server.live import views
 from server.live.floor import Floor, start_turns
 from server.live.negotiation import accept_answer
 from server.live.participant import Participant, Presence
 from server.live.permissions import LOBBY_ALLOWED, REQUIRED, Permission
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
-from server.platform.limits import MAX_MEMBERS_PER_SESSION
 
 Handler = Callable[[LiveSession, Participant, Any], Awaitable[None]]
 
@@ -64,54 +62,25 @@ async def pong(session: LiveSession, sender: Participant, msg: p.Pong) -> None:
 
 
 async def microphone(session: LiveSession, sender: Participant, msg: p.Microphone) -> None:
-    if msg.on:
-        if not session.may_unmute(sender):
-            raise LingkarError(
-                ErrorId.NOT_ALLOWED, "ask to speak: the counselor must ask you to unmute"
-            )
-        sender.muted_by_leader = False
-    elif not sender.can(Permission.PRESENT) and session.policy == "ask_to_speak":
-        sender.unmute_granted = False
-    sender.microphone = msg.on
-    session.apply()
+    session.set_microphone(sender, msg.on)
 
 
 async def camera(session: LiveSession, sender: Participant, msg: p.Camera) -> None:
-    if msg.on and not session.may_show_video(sender):
-        raise LingkarError(ErrorId.NOT_ALLOWED, "cameras stay off in this stage")
-    sender.camera = msg.on
-    if msg.on:
-        sender.camera_stopped_by_leader = False
-    session.apply()
+    session.set_camera(sender, msg.on)
 
 
 async def screen(session: LiveSession, sender: Participant, msg: p.Screen) -> None:
-    if msg.on and not session.may_share(sender):
-        raise LingkarError(ErrorId.NOT_ALLOWED, "the counselor has not allowed you to share")
-    sender.screen = msg.on
-    session.apply()
+    session.set_screen(sender, msg.on)
 
 
 async def hand(session: LiveSession, sender: Participant, msg: p.Hand) -> None:
-    if msg.raised:
-        if sender.hand_raised_at is None:
-            sender.hand_raised_at = time.monotonic()
-            session.stats(sender).hands += 1
-    else:
-        sender.hand_raised_at = None
-    session.apply()
+    session.set_hand(sender, msg.raised)
 
 
 async def chat(session: LiveSession, sender: Participant, msg: p.Chat) -> None:
     text = msg.text.strip()
     if not text:
         raise LingkarError(ErrorId.MALFORMED, "an empty chat message")
-    if msg.to == "all" and sender.is_observer:
-        raise LingkarError(ErrorId.NOT_ALLOWED, "an observer writes to the counselors only")
-    if msg.to == "all" and not session.may_chat_to_all(sender):
-        raise LingkarError(
-            ErrorId.NOT_ALLOWED, "chat to everyone is closed in this stage; the counselor can read"
-        )
     session.post_chat(sender, text, msg.to)
 
 
@@ -122,15 +91,7 @@ async def talk_request(session: LiveSession, sender: Participant, msg: p.TalkReq
 
 
 async def unmute_reply(session: LiveSession, sender: Participant, msg: p.UnmuteReply) -> None:
-    if not sender.unmute_asked:
-        raise LingkarError(ErrorId.NOT_ALLOWED, "nobody asked you to unmute")
-    sender.unmute_asked = False
-    if msg.accept:
-        sender.unmute_granted = True
-        sender.muted_by_leader = False
-        sender.microphone = True
-    session.send_to_leaders(p.UnmuteReplyOut(participant=sender.id, accept=msg.accept))
-    session.apply()
+    session.reply_unmute(sender, msg.accept)
 
 
 async def leave(session: LiveSession, sender: Participant, msg: p.Leave) -> None:
@@ -138,48 +99,22 @@ async def leave(session: LiveSession, sender: Participant, msg: p.Leave) -> None
 
 
 async def receive(session: LiveSession, sender: Participant, msg: p.Receive) -> None:
-    sender.receive = msg.mode
-    session.apply()
-    if sender.in_room and sender.peer is not None:
-        session.media.apply_to(sender, time.monotonic())
+    session.set_receive(sender, msg.mode)
 
 
 async def view(session: LiveSession, sender: Participant, msg: p.View) -> None:
-    """The page's tiles and how many videos it shows: the wants follow at once."""
-    sender.view = msg
-    if sender.in_room and sender.peer is not None:
-        session.media.apply_to(sender, time.monotonic())
+    session.set_view(sender, msg)
 
 
-# ---- the leader's controls ----------------------------------------------------------------------
-
-
-def _admit(session: LiveSession, sender: Participant, target: Participant) -> None:
-    if target.is_member and session.admitted_members() >= MAX_MEMBERS_PER_SESSION:
-        raise LingkarError(ErrorId.SESSION_FULL, "the room already holds the most members")
-    target.presence = Presence.ADMITTED
-    target.admitted_at = time.time()
-    session.record(target, "admitted")
-    session.send(target, p.Status(status="admitted"))
-    # The roster and own state follow in apply(); the subscriptions' offer follows them.
-    session.greet_admitted(target)
-    session.activity(sender, "admitted", target)
+# ---- the counselors' controls -------------------------------------------------------------------
 
 
 async def admit(session: LiveSession, sender: Participant, msg: p.Admit) -> None:
-    target = _guest(session, msg.participant)
-    if target.presence is not Presence.WAITING:
-        raise LingkarError(ErrorId.CONFLICT, "that person is not waiting")
-    _admit(session, sender, target)
-    session.apply()
+    session.admit([_guest(session, msg.participant)], by=sender)
 
 
 async def admit_all(session: LiveSession, sender: Participant, msg: p.AdmitAll) -> None:
-    try:
-        for target in session.waiting():
-            _admit(session, sender, target)
-    finally:
-        session.apply()
+    session.admit(session.waiting(), by=sender)
 
 
 async def deny(session: LiveSession, sender: Participant, msg: p.Deny) -> None:
@@ -198,82 +133,39 @@ async def deny_all(session: LiveSession, sender: Participant, msg: p.DenyAll) ->
 
 
 async def lock(session: LiveSession, sender: Participant, msg: p.Lock) -> None:
-    session.locked = msg.locked
-    session.queue_while_locked = msg.locked and msg.queue
-    for person in session.waiting():
-        session.send(person, views.status(session, person))
-    session.activity(sender, "locked" if msg.locked else "unlocked")
-    session.apply()
+    session.lock(msg.locked, msg.queue, by=sender)
 
 
 async def to_lobby(session: LiveSession, sender: Participant, msg: p.ToLobby) -> None:
-    target = _guest(session, msg.participant)
-    if not target.in_room:
-        raise LingkarError(ErrorId.CONFLICT, "that person is not in the room")
-    target.presence = Presence.WAITING
-    target.hand_raised_at = None
-    target.screen = False
-    target.unmute_granted = False
-    target.unmute_asked = False
-    target.joined_at = time.time()
-    session.send(target, views.status(session, target))
-    session.activity(sender, "to_lobby", target)
-    session.apply()
+    session.to_lobby(_guest(session, msg.participant), by=sender)
 
 
 async def mute_member(session: LiveSession, sender: Participant, msg: p.MuteMember) -> None:
     target = _in_room_member(session, msg.participant)
-    _mute(target)
-    session.activity(sender, "muted", target)
-    session.apply()
-
-
-def _mute(target: Participant) -> None:
-    target.microphone = False
-    target.muted_by_leader = True
-    target.unmute_granted = False
-    target.unmute_asked = False
+    session.mute([target], by=sender, action="muted", target=target)
 
 
 async def mute_all(session: LiveSession, sender: Participant, msg: p.MuteAll) -> None:
-    for target in session.admitted():
-        if target.is_member:
-            _mute(target)
-    session.activity(sender, "muted_all")
-    session.apply()
+    members = [x for x in session.admitted() if x.is_member]
+    session.mute(members, by=sender, action="muted_all")
 
 
 async def unmute_policy(session: LiveSession, sender: Participant, msg: p.UnmutePolicy) -> None:
-    session.policy = msg.policy
-    if msg.policy == "ask_to_speak":
-        for target in session.admitted():
-            if target.is_member and not target.unmute_granted:
-                target.microphone = False
-    session.apply()
+    session.set_policy(msg.policy)
 
 
 async def ask_unmute(session: LiveSession, sender: Participant, msg: p.AskUnmute) -> None:
-    target = _in_room_member(session, msg.participant)
-    target.unmute_asked = True
-    session.send(target, p.UnmuteRequest())
+    session.ask_unmute(_in_room_member(session, msg.participant))
 
 
 async def stop_camera(session: LiveSession, sender: Participant, msg: p.StopCamera) -> None:
-    target = _in_room_member(session, msg.participant)
-    target.camera = False
-    target.camera_stopped_by_leader = True
-    session.activity(sender, "stopped_camera", target)
-    session.apply()
+    session.stop_camera(_in_room_member(session, msg.participant), by=sender)
 
 
 async def screen_permission(
     session: LiveSession, sender: Participant, msg: p.ScreenPermission
 ) -> None:
-    target = _member(session, msg.participant)
-    target.can_share = msg.allowed
-    if not msg.allowed:
-        target.screen = False
-    session.apply()
+    session.allow_share(_member(session, msg.participant), msg.allowed)
 
 
 async def remove(session: LiveSession, sender: Participant, msg: p.Remove) -> None:
@@ -336,47 +228,24 @@ async def note(session: LiveSession, sender: Participant, msg: p.Note) -> None:
 
 
 async def evaluation(session: LiveSession, sender: Participant, msg: p.Evaluation) -> None:
-    session.evaluation_open = msg.open
-    session.activity(sender, "evaluation_opened" if msg.open else "evaluation_closed")
-    for person in session.admitted():
-        # The counselors' own pages (another tab, a reconnection) learn the state too.
-        answered = person.evaluated and person.can(Permission.ANSWER_EVALUATION)
-        session.send(person, p.EvaluationState(open=msg.open, answered=answered))
+    session.set_evaluation(msg.open, by=sender)
 
 
 async def observer_figures(
     session: LiveSession, sender: Participant, msg: p.ObserverFigures
 ) -> None:
-    session.activity(sender, "figures_shown" if msg.allowed else "figures_hidden")
-    session.set_observers_see_figures(msg.allowed)
+    session.set_observers_see_figures(msg.allowed, by=sender)
 
 
 async def evaluation_answer(
     session: LiveSession, sender: Participant, msg: p.EvaluationAnswer
 ) -> None:
-    if not session.evaluation_open:
-        raise LingkarError(ErrorId.NOT_ALLOWED, "the evaluation is not open")
-    if sender.evaluated:
-        raise LingkarError(ErrorId.CONFLICT, "you have already answered")
-    sender.evaluated = True
     answers = {
         "understanding": msg.understanding.strip(),
         "comfort": msg.comfort.strip(),
         "action": msg.action.strip(),
     }
-    # Anonymous answers carry no identity anywhere: not in the database, not to the leader.
-    who = None if msg.anonymous else sender
-    if session.recorder is not None:
-        session.recorder.evaluation(None if who is None else who.id, msg.rating, answers)
-    session.send(sender, p.EvaluationState(open=True, answered=True))
-    out = p.EvaluationAnswerOut(
-        participant=None if who is None else who.id,
-        name=None if who is None else who.name,
-        rating=msg.rating,
-        **answers,
-    )
-    session.evaluation_answers.append(out)
-    session.send_to_leaders(out)
+    session.answer_evaluation(sender, msg.rating, answers, anonymous=msg.anonymous)
 
 
 async def end(session: LiveSession, sender: Participant, msg: p.End) -> None:

@@ -20,16 +20,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from rtc import TrackId, Want
+from rtc import Room, TrackId, Want
 from rtc.allocation import SCREEN_PRIORITY
 from server.live import protocol as p
 from server.live.participant import Participant
 from server.platform.limits import SAVER_MB_PER_HOUR, SAVER_MIN_RECEIVE_BPS
 
-if TYPE_CHECKING:
-    from server.live.session import LiveSession
+
+class PlannedSession(Protocol):
+    """What the plan reads of its live session (server/live/session.py) and how it tells a
+    person: the people, who may be forwarded, the room, and sending."""
+
+    participants: dict[str, Participant]
+    room: Room
+
+    def admitted(self) -> list[Participant]: ...
+
+    def forwarded(self, track: TrackId) -> bool: ...
+
+    def send(self, person: Participant, message: p.ServerMessage) -> None: ...
+
 
 # A member who spoke this recently is ranked before the silent ones.
 RECENT_SPEAKER_S = 20.0
@@ -56,7 +68,7 @@ class _Shown:
 class MediaPlan:
     """The per-session state of the plan (who is shown to whom), updated from the loop."""
 
-    def __init__(self, session: LiveSession) -> None:
+    def __init__(self, session: PlannedSession) -> None:
         self._session = session
         self._shown: dict[str, _Shown] = {}
         self._sent: dict[str, p.Media] = {}

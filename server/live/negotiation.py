@@ -18,7 +18,7 @@ async def negotiate(session: LiveSession, person: Participant, peer: Peer) -> No
     """Send the server's next offer, if one is due and none is outstanding."""
     if (
         person.peer is not peer
-        or person.channel is None
+        or not person.control_ready
         or person.offer_outstanding
         or not peer.negotiation_needed
         or session.ended

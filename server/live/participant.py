@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from server.live.permissions import ROLE_PERMISSIONS, Permission, Role
-from server.live.protocol import ReceiveMode, View
+from server.live.protocol import ReceiveMode, Status, View
 from server.platform.limits import PARTICIPANT_TOKEN_TTL_S
 
 
@@ -49,7 +49,9 @@ class Participant:
     resume_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # --- the connection ---
     peer: Any = None  # rtc.Peer
-    channel: Any = None  # the open ``control`` RTCDataChannel
+    # Whether the peer's ``control`` channel was accepted and greeted: messages go out only then
+    # (through ``peer.send``; server/ never touches the peer connection itself).
+    control_ready: bool = False
     inbox: Any = None  # its server.live.control_channel.ControlInbox
     connected: bool = False
     # The client address it joined from: in memory only (never logged or stored), for the
@@ -58,6 +60,9 @@ class Participant:
     last_seen: float = field(default_factory=time.monotonic)
     disconnected_at: float | None = None
     offer_outstanding: bool = False
+    # The lobby view last sent while waiting (its status and place in the queue), so that it is
+    # sent again only when it changes.
+    lobby_view: Status | None = None
     # --- switches: what the participant asked for, and what the leader imposed ---
     microphone: bool = False
     muted_by_leader: bool = False

@@ -368,6 +368,8 @@ class Status(_Server, tag="status"):
     message: str = ""
     # With "restarting" only: what POST /api/sessions/{code}/rejoin takes (server/live/rejoin.py).
     rejoin_token: str = ""
+    # With "waiting" and "locked": the place in the lobby's queue (1: next); else 0.
+    position: int = 0
 
 
 class Offer(_Server, tag="offer"):

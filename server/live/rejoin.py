@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from server.live.participant import Participant, Presence
+from server.live.participant import Participant
 from server.live.permissions import Role
 from server.live.session import LiveSession
 from server.platform.errors import ErrorId, LingkarError
@@ -31,7 +32,6 @@ from server.platform.errors import ErrorId, LingkarError
 # A restart (package upgrade, reboot of a small server) takes seconds to a couple of minutes;
 # a token much older than that belongs to a session people have given up on.
 REJOIN_TOKEN_TTL_S = 600
-MAX_REJOIN_TOKEN_CHARS = 1024
 _PURPOSE = b"lingkar rejoin token v1"
 
 
@@ -116,8 +116,9 @@ def restore_member(live: LiveSession, claim: RejoinClaim) -> Participant:
     """Put a member back as the token says: the lobby's rules (capacity, name) apply again."""
     person = live.add_member(claim.name, Role.OBSERVER if claim.observer else Role.MEMBER)
     if claim.admitted:
-        # The leader admitted them before the restart; asking again would only interrupt.
-        person.presence = Presence.ADMITTED
-        person.admitted_at = time.time()
-        live.apply()
+        # A counselor admitted them before the restart; asking again would only interrupt.
+        # The same admission as a counselor's: the room's size counts, attendance records it.
+        # If the room filled up meanwhile, they wait in the lobby, as any newcomer.
+        with contextlib.suppress(LingkarError):
+            live.admit([person])
     return person

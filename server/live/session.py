@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 from rtc import AudioLevel, Room, TrackId
 from server.counseling.stages import OPEN, Preset, Stage
+from server.live import forwarding, views
 from server.live import protocol as p
-from server.live import views
+from server.live.chat import Chat, ChatTo, sees
 from server.live.floor import Floor, next_turn
 from server.live.media_plan import MediaPlan
 from server.live.names import clean_display_name, ensure_unique
@@ -27,9 +26,10 @@ from server.live.observation import Participation
 from server.live.participant import Participant, Presence, new_id
 from server.live.permissions import OBSERVER_GRANT, Permission, Role
 from server.live.recorder import Recorder
+from server.live.rules import RoomRules
+from server.live.tasks import SessionTasks
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import (
-    CHAT_HISTORY_MESSAGES,
     MAX_MEMBERS_PER_SESSION,
     MAX_OBSERVERS,
     MAX_WAITING,
@@ -38,17 +38,8 @@ from server.platform.limits import (
 log = logging.getLogger("lingkar.live")
 
 
-@dataclass(frozen=True)
-class ChatLine:
-    sender: str
-    name: str
-    text: str
-    to: Literal["all", "leader"]
-    at: float
-
-
-class LiveSession:
-    """A session between its leader's entry and its end."""
+class LiveSession(RoomRules):
+    """A session between its first counselor's entry and its end."""
 
     def __init__(
         self,
@@ -76,7 +67,7 @@ class LiveSession:
         self.policy: p.Policy = self.preset.policy
         # Whether the observers see the observation figures (the leader decides).
         self.observers_see_figures = False
-        self.chat: deque[ChatLine] = deque(maxlen=CHAT_HISTORY_MESSAGES)
+        self.chat = Chat()
         self.ended = False
         # Offers refused for want of a media port, and peers closed for never connecting
         # (server/live/connection.py); /metrics sums them.
@@ -89,7 +80,7 @@ class LiveSession:
         self.evaluation_open = False
         # The answers so far, for a leader who reconnects (memory only; stored sealed too).
         self.evaluation_answers: list[p.EvaluationAnswerOut] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = SessionTasks()
         # What each person receives of the others' videos (tiles, last-N, data budget).
         self.media = MediaPlan(self)
         room.on_track_published = self._on_track_published
@@ -158,7 +149,7 @@ class LiveSession:
             member.granted = OBSERVER_GRANT
         self.participants[member.id] = member
         self.record(member, "waiting")
-        self.send_waiting()
+        self.refresh_lobby()
         return member
 
     def admitted_members(self) -> int:
@@ -177,11 +168,11 @@ class LiveSession:
         self.record(person, presence.value)
         person.resume_token = ""
         person.token = ""
-        person.hand_raised_at = None
+        self._leave_room(person)
         if farewell is not None:
             self.send(person, farewell)
         peer, person.peer = person.peer, None
-        person.channel = None
+        person.control_ready = False
         person.connected = False
         if peer is not None:
             # Pausing first stops forwarding synchronously; closing the connection may take a
@@ -205,49 +196,193 @@ class LiveSession:
         finally:
             self.apply()
 
-    # ---- the rules ------------------------------------------------------------------------------
+    # ---- changes of state: each is a method here, and each ends in apply() -------------------
 
-    def may_unmute(self, person: Participant) -> bool:
-        # Being muted by the leader is not a ban: under "members may unmute" a member may unmute
-        # again, as in any meeting; under "ask to speak" only after the leader's request. While
-        # someone has the floor, only they and the leader are heard.
-        if not person.in_room or not person.can(Permission.PUBLISH):
-            return False
-        if person.can(Permission.PRESENT):
-            return True
-        if self.floor is not None:
-            return self.floor.holder == person.id
-        return self.policy == "members_may_unmute" or person.unmute_granted
+    def admit(self, people: Iterable[Participant], by: Participant | None = None) -> None:
+        """Into the room from the lobby: a counselor's admit (``by``), or a member coming back
+        after a restart as they were. The room's size counts either way, and each admission is
+        in the attendance; a full room stops at the first member who does not fit."""
+        try:
+            for person in people:
+                if person.presence is not Presence.WAITING:
+                    raise LingkarError(ErrorId.CONFLICT, "that person is not waiting")
+                if person.is_member and self.admitted_members() >= MAX_MEMBERS_PER_SESSION:
+                    raise LingkarError(
+                        ErrorId.SESSION_FULL, "the room already holds the most members"
+                    )
+                person.presence = Presence.ADMITTED
+                person.admitted_at = time.time()
+                person.lobby_view = None
+                self.record(person, "admitted")
+                self.send(person, p.Status(status="admitted"))
+                # What they may see of the chat so far; the roster and the rest follow in apply.
+                for line in self.chat.history_for(person):
+                    self.send(person, line)
+                if by is not None:
+                    self.activity(by, "admitted", person)
+        finally:
+            self.apply()
 
-    def heard(self, person: Participant) -> bool:
-        return person.in_room and person.microphone and self.may_unmute(person)
+    def to_lobby(self, person: Participant, by: Participant) -> None:
+        """Back to the lobby from the room: they wait again, at the end of the queue."""
+        if not person.in_room:
+            raise LingkarError(ErrorId.CONFLICT, "that person is not in the room")
+        person.presence = Presence.WAITING
+        self._leave_room(person)
+        person.joined_at = time.time()
+        self.activity(by, "to_lobby", person)
+        self.apply()
 
-    def may_show_video(self, person: Participant) -> bool:
-        return person.can(Permission.PUBLISH) and (
-            person.can(Permission.PRESENT) or self.preset.video
+    def _leave_room(self, person: Participant) -> None:
+        """What leaving the room resets, to the lobby or out of the session."""
+        person.hand_raised_at = None
+        person.screen = False
+        person.unmute_granted = False
+        person.unmute_asked = False
+
+    def lock(self, locked: bool, queue: bool, by: Participant) -> None:
+        self.locked = locked
+        self.queue_while_locked = locked and queue
+        self.activity(by, "locked" if locked else "unlocked")
+        self.apply()  # the waiting are told (their lobby view) in apply
+
+    def mute(
+        self,
+        people: Iterable[Participant],
+        by: Participant,
+        action: str,
+        target: Participant | None = None,
+    ) -> None:
+        for person in people:
+            person.microphone = False
+            person.muted_by_leader = True
+            person.unmute_granted = False
+            person.unmute_asked = False
+        self.activity(by, action, target)
+        self.apply()
+
+    def set_policy(self, policy: p.Policy) -> None:
+        self.policy = policy
+        if policy == "ask_to_speak":
+            for target in self.admitted():
+                if target.is_member and not target.unmute_granted:
+                    target.microphone = False
+        self.apply()
+
+    def ask_unmute(self, target: Participant) -> None:
+        """A counselor asks; an unmute is never forced: it waits for the member's reply."""
+        target.unmute_asked = True
+        self.send(target, p.UnmuteRequest())
+        self.apply()
+
+    def reply_unmute(self, person: Participant, accept: bool) -> None:
+        if not person.unmute_asked:
+            raise LingkarError(ErrorId.NOT_ALLOWED, "nobody asked you to unmute")
+        person.unmute_asked = False
+        if accept:
+            person.unmute_granted = True
+            person.muted_by_leader = False
+            person.microphone = True
+        self.send_to_leaders(p.UnmuteReplyOut(participant=person.id, accept=accept))
+        self.apply()
+
+    def stop_camera(self, target: Participant, by: Participant) -> None:
+        target.camera = False
+        target.camera_stopped_by_leader = True
+        self.activity(by, "stopped_camera", target)
+        self.apply()
+
+    def allow_share(self, target: Participant, allowed: bool) -> None:
+        target.can_share = allowed
+        if not allowed:
+            target.screen = False
+        self.apply()
+
+    def set_microphone(self, person: Participant, on: bool) -> None:
+        if on:
+            if not self.may_unmute(person):
+                raise LingkarError(
+                    ErrorId.NOT_ALLOWED, "ask to speak: the counselor must ask you to unmute"
+                )
+            person.muted_by_leader = False
+        elif not person.can(Permission.PRESENT) and self.policy == "ask_to_speak":
+            person.unmute_granted = False
+        person.microphone = on
+        self.apply()
+
+    def set_camera(self, person: Participant, on: bool) -> None:
+        if on and not self.may_show_video(person):
+            raise LingkarError(ErrorId.NOT_ALLOWED, "cameras stay off in this stage")
+        person.camera = on
+        if on:
+            person.camera_stopped_by_leader = False
+        self.apply()
+
+    def set_screen(self, person: Participant, on: bool) -> None:
+        if on and not self.may_share(person):
+            raise LingkarError(ErrorId.NOT_ALLOWED, "the counselor has not allowed you to share")
+        person.screen = on
+        self.apply()
+
+    def set_hand(self, person: Participant, raised: bool) -> None:
+        if not raised:
+            person.hand_raised_at = None
+        elif person.hand_raised_at is None:
+            person.hand_raised_at = time.monotonic()
+            self.stats(person).hands += 1
+        self.apply()
+
+    def set_receive(self, person: Participant, mode: p.ReceiveMode) -> None:
+        person.receive = mode
+        self.apply()
+        if person.in_room and person.peer is not None:
+            self.media.apply_to(person, time.monotonic())
+
+    def set_view(self, person: Participant, view: p.View) -> None:
+        """The page's tiles and how many videos it shows: only what reaches this person
+        changes (their wants, at once), nothing anyone else sees: no apply() needed."""
+        person.view = view
+        if person.in_room and person.peer is not None:
+            self.media.apply_to(person, time.monotonic())
+
+    def answer_evaluation(
+        self, person: Participant, rating: int, answers: dict[str, str], *, anonymous: bool
+    ) -> None:
+        """A member's closing evaluation, once; an anonymous one carries no identity anywhere:
+        not in the database, not to the counselors."""
+        if not self.evaluation_open:
+            raise LingkarError(ErrorId.NOT_ALLOWED, "the evaluation is not open")
+        if person.evaluated:
+            raise LingkarError(ErrorId.CONFLICT, "you have already answered")
+        person.evaluated = True
+        who = None if anonymous else person
+        if self.recorder is not None:
+            self.recorder.evaluation(None if who is None else who.id, rating, answers)
+        self.send(person, p.EvaluationState(open=True, answered=True))
+        out = p.EvaluationAnswerOut(
+            participant=None if who is None else who.id,
+            name=None if who is None else who.name,
+            rating=rating,
+            **answers,
         )
+        self.evaluation_answers.append(out)
+        self.send_to_leaders(out)
 
-    def seen(self, person: Participant) -> bool:
-        return (
-            person.in_room
-            and person.camera
-            and not person.camera_stopped_by_leader
-            and self.may_show_video(person)
-        )
+    def set_evaluation(self, open_: bool, by: Participant) -> None:
+        self.evaluation_open = open_
+        self.activity(by, "evaluation_opened" if open_ else "evaluation_closed")
+        for person in self.admitted():
+            # The counselors' own pages (another tab, a reconnection) learn the state too.
+            answered = person.evaluated and person.can(Permission.ANSWER_EVALUATION)
+            self.send(person, p.EvaluationState(open=open_, answered=answered))
 
-    def may_share(self, person: Participant) -> bool:
-        return person.can(Permission.PUBLISH) and (
-            person.can(Permission.PRESENT) or self.preset.share or person.can_share
-        )
-
-    def sharing(self, person: Participant) -> bool:
-        return person.in_room and person.screen and self.may_share(person)
-
-    def may_chat_to_all(self, person: Participant) -> bool:
-        """Observers write to the counselors only; members as the stage allows."""
-        return person.can(Permission.PUBLISH) and (
-            person.can(Permission.PRESENT) or self.preset.chat
-        )
+    def set_observers_see_figures(self, allowed: bool, by: Participant) -> None:
+        self.observers_see_figures = allowed
+        self.activity(by, "figures_shown" if allowed else "figures_hidden")
+        for person in self.participants.values():
+            if person.is_observer:
+                person.granted = OBSERVER_GRANT if allowed else frozenset()
+        self.apply()
 
     # ---- stages and the floor -------------------------------------------------------------------
 
@@ -318,63 +453,13 @@ class LiveSession:
     def roster_order(self) -> list[Participant]:
         return views.roster_order(self)
 
-    def forwarded(self, track: TrackId) -> bool:
-        person = self.participants.get(track.peer_id)
-        if person is None:
-            return False
-        if track.kind == "audio":
-            return self.heard(person)
-        if track.kind == "video":
-            return self.seen(person)
-        return self.sharing(person)
-
     def apply(self) -> None:
         """Bring media and every client in line with the state. Idempotent."""
         if self.ended:
             return
-        self._enforce()
-        self._sync_subscriptions()
+        forwarding.enforce(self)
+        forwarding.sync_subscriptions(self)
         self.broadcast_state()
-
-    def _enforce(self) -> None:
-        for track in self.room.tracks:
-            if self.forwarded(track):
-                if self.room.is_paused(track):
-                    self.room.resume(track)
-            elif not self.room.is_paused(track):
-                self.room.pause(track)
-
-    def _sync_subscriptions(self) -> None:
-        in_room = {x.id for x in self.admitted() if x.peer is not None}
-        for subscriber in self.present():
-            if subscriber.peer is None:
-                continue
-            wanted = (
-                {
-                    t
-                    for t in self.room.tracks
-                    if t.peer_id in in_room
-                    and t.peer_id != subscriber.id
-                    and self._wants(subscriber, t)
-                }
-                if subscriber.in_room
-                else set()
-            )
-            current = set(self.room.subscriptions(subscriber.id))
-            for track in current - wanted:
-                self.room.unsubscribe(subscriber.id, track)
-            for track in sorted(wanted - current):
-                self.room.subscribe(subscriber.id, track)
-
-    def _wants(self, subscriber: Participant, track: TrackId) -> bool:
-        """The data saver's modes that choose tracks: audio only, or the leader (and any shared
-        screen) only. The saver's budget is the forwarding core's (server/live/media_plan.py)."""
-        if subscriber.receive == "audio_only":
-            return track.kind == "audio"
-        if subscriber.receive == "leader_only":
-            publisher = self.participants.get(track.peer_id)
-            return track.kind == "screen" or (publisher is not None and publisher.leads)
-        return True
 
     def _on_track_published(self, track: TrackId) -> None:
         # A new track must not reach anyone before the rules say it may: pause first.
@@ -388,13 +473,10 @@ class LiveSession:
     # ---- messages out -------------------------------------------------------------------------
 
     def send(self, person: Participant, message: p.ServerMessage) -> None:
-        channel = person.channel
-        if channel is None or channel.readyState != "open":
+        peer = person.peer
+        if peer is None or not person.control_ready:
             return
-        try:
-            channel.send(p.encode(message))
-        except Exception:  # a closing transport must not break the sender's caller
-            log.debug("send to %s failed", person.id, exc_info=True)
+        peer.send(p.encode(message))  # False when closing: the sender's caller goes on
 
     def send_to_leaders(self, message: p.ServerMessage) -> None:
         for leader in self.leaders():
@@ -417,21 +499,22 @@ class LiveSession:
         for person in self.admitted():
             self.send(person, roster)
             self.send(person, views.you(self, person))
-        self.send_waiting()
+        self.refresh_lobby()
 
-    def send_waiting(self) -> None:
+    def refresh_lobby(self) -> None:
+        """The lobby as each one sees it: the list for the counselors, and for each person
+        waiting their own view (waiting or locked, and their place in the queue), sent when it
+        changed."""
         leaders = self.leaders()
         if leaders:
             lobby = views.waiting(self)
             for leader in leaders:
                 self.send(leader, lobby)
-
-    def set_observers_see_figures(self, allowed: bool) -> None:
-        self.observers_see_figures = allowed
-        for person in self.participants.values():
-            if person.is_observer:
-                person.granted = OBSERVER_GRANT if allowed else frozenset()
-        self.apply()
+        for person in self.waiting():
+            view = views.status(self, person)
+            if view != person.lobby_view and person.control_ready:
+                person.lobby_view = view
+                self.send(person, view)
 
     def observation(self) -> p.Observation:
         members = [x for x in self.participants.values() if x.is_member]
@@ -449,65 +532,38 @@ class LiveSession:
 
     def greet(self, person: Participant) -> None:
         """Everything a freshly opened control channel needs, and nothing more than its due."""
-        self.send(
-            person,
-            p.Welcome(
-                protocol=p.PROTOCOL_VERSION,
-                id=person.id,
-                name=person.name,
-                role=person.role.value,
-                title=self.title,
-                permissions=views.permission_names(person),
-            ),
-        )
-        self.send(person, views.status(self, person))
-        if person.in_room:
-            self.send(person, views.roster(self))
-            self.send(person, views.you(self, person))
-            for line in self.chat:
-                if line.to == "all" or person.leads or line.sender == person.id:
-                    self.send(person, _chat_out(line))
-            if self.evaluation_open and person.can(Permission.ANSWER_EVALUATION):
-                self.send(person, p.EvaluationState(open=True, answered=person.evaluated))
+        status = views.status(self, person)
+        person.lobby_view = status if person.presence is Presence.WAITING else None
+        for message in views.greeting(self, person, status):
+            self.send(person, message)
         if person.can(Permission.EVALUATION):
-            self.send_waiting()
-            self.send(person, p.EvaluationState(open=self.evaluation_open, answered=False))
-            for answer in self.evaluation_answers:
-                self.send(person, answer)
-
-    def greet_admitted(self, person: Participant) -> None:
-        """What an admitted person may now see: the chat so far (the roster follows in apply)."""
-        for line in self.chat:
-            if line.to == "all" or line.sender == person.id:
-                self.send(person, _chat_out(line))
+            self.refresh_lobby()
 
     def stats(self, person: Participant) -> Participation:
         return self.participation.setdefault(person.id, Participation())
 
     # ---- chat ---------------------------------------------------------------------------------
 
-    def post_chat(self, sender: Participant, text: str, to: Literal["all", "leader"]) -> None:
-        line = ChatLine(sender=sender.id, name=sender.name, text=text, to=to, at=time.time())
+    def post_chat(self, sender: Participant, text: str, to: ChatTo) -> None:
+        if to == "all" and sender.is_observer:
+            raise LingkarError(ErrorId.NOT_ALLOWED, "an observer writes to the counselors only")
+        if to == "all" and not self.may_chat_to_all(sender):
+            raise LingkarError(
+                ErrorId.NOT_ALLOWED,
+                "chat to everyone is closed in this stage; the counselor can read",
+            )
+        line = self.chat.post(sender, text, to)
         self.stats(sender).chats += 1
-        self.chat.append(line)
-        out = _chat_out(line)
+        out = line.message()
         for person in self.admitted():
-            if to == "all" or person.leads or person.id == sender.id:
+            if sees(person, line):
                 self.send(person, out)
 
     # ---- tasks and the end --------------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` as this session's task: held until done, cancelled when it ends."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("session task failed", exc_info=task.exception())
+        return self._tasks.spawn(coro)
 
     async def end(self) -> None:
         """End for everyone: each is told, then every connection is closed."""
@@ -537,16 +593,6 @@ class LiveSession:
         await self.room.close()
         if self.recorder is not None:
             await self.recorder.close()
-        # The end may come from one of this session's own tasks (the leader's inbox running
-        # "end"): that one finishes by itself, the others are cancelled and awaited.
-        others = [task for task in self._tasks if task is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        if others:
-            await asyncio.gather(*others, return_exceptions=True)
+        await self._tasks.cancel_all()
         if self.on_end is not None:
             self.on_end(self)
-
-
-def _chat_out(line: ChatLine) -> p.ChatOut:
-    return p.ChatOut(sender=line.sender, name=line.name, text=line.text, to=line.to, at=line.at)

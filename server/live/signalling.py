@@ -7,7 +7,6 @@ status of server.platform.errors.HTTP_STATUS.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -17,12 +16,21 @@ from rtc.ports import media_ports
 from server.accounts.auth import current_counselor, request_from_our_pages
 from server.db.database import DATABASE
 from server.live import protocol as p
+from server.live.bodies import (
+    B,
+    JoinBody,
+    LeadBody,
+    OfferBody,
+    RejoinBody,
+    ResumeBody,
+    parse_body,
+)
 from server.live.connection import attach_peer
 from server.live.names import name_key
 from server.live.participant import Participant
 from server.live.permissions import Role
 from server.live.registry import LIVE_SESSIONS, REJOIN_TOKENS
-from server.live.rejoin import MAX_REJOIN_TOKEN_CHARS, restore_member
+from server.live.rejoin import restore_member
 from server.live.session import LiveSession
 from server.live.turn import client_ice_servers
 from server.platform.errors import ErrorId, LingkarError
@@ -33,7 +41,6 @@ from server.platform.limits import (
     JOIN_WINDOW_S,
     JOINS_PER_ADDRESS,
     MAX_HTTP_BODY_BYTES,
-    MAX_SESSION_PASSWORD_CHARS,
     MAX_WAITING_PER_ADDRESS,
 )
 from server.platform.ratelimit import KeyedRateLimiter
@@ -78,7 +85,9 @@ JOIN_PASSWORD_ADDRESS_LIMITS = web.AppKey("join_password_address_limits", KeyedR
 JOIN_ATTEMPTS = web.AppKey("join_attempts", KeyedRateLimiter)
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request, kind: type[B]) -> B:
+    """The request's body as ``kind`` (server/live/bodies.py): from our own pages only, JSON,
+    at most MAX_HTTP_BODY_BYTES."""
     if not request_from_our_pages(request):
         raise LingkarError(ErrorId.FORBIDDEN, "cross-origin requests are refused")
     if request.content_type != "application/json":
@@ -88,24 +97,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     raw = await request.content.read(MAX_HTTP_BODY_BYTES + 1)
     if len(raw) > MAX_HTTP_BODY_BYTES:
         raise LingkarError(ErrorId.TOO_LARGE, f"at most {MAX_HTTP_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise LingkarError(ErrorId.MALFORMED, "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise LingkarError(ErrorId.MALFORMED, "the body must be a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], field: str, limit: int, required: bool = True) -> str:
-    value = body.get(field)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise LingkarError(ErrorId.MALFORMED, f"{field} must be text")
-    if len(value) > limit:
-        raise LingkarError(ErrorId.TOO_LARGE, f"{field} is longer than {limit} characters")
-    return value
+    return parse_body(raw, kind)
 
 
 def _live(request: web.Request) -> LiveSession:
@@ -178,10 +170,7 @@ async def observe(request: web.Request) -> web.Response:
 
 
 async def _enter_lobby(request: web.Request, role: Role) -> web.Response:
-    body = await json_body(request)
-    if body.get("consent") is not True:
-        raise LingkarError(ErrorId.CONSENT_REQUIRED, "joining needs your consent")
-    password = _text(body, "password", MAX_SESSION_PASSWORD_CHARS, required=False)
+    body = await read_body(request, JoinBody)
     record = await session_by_code(request, request.match_info["code"])
     if record is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
@@ -195,15 +184,15 @@ async def _enter_lobby(request: web.Request, role: Role) -> web.Response:
         record.observer_password_hash is not None if role is Role.OBSERVER else record.has_password
     )
     if protected:
-        await _check_password(request, record, address, body.get("name"), password, role)
-    person = live.add_member(body.get("name"), role)
+        await _check_password(request, record, address, body.name, body.password, role)
+    person = live.add_member(body.name, role)
     person.origin = address
     return _entry(request, live, person)
 
 
 async def lead(request: web.Request) -> web.Response:
     """The session's counselor, or a co-counselor, enters and leads; the session opens."""
-    await json_body(request)
+    await read_body(request, LeadBody)
     counselor = await current_counselor(request)
     if counselor is None:
         raise LingkarError(ErrorId.UNAUTHORIZED, "log in as the session's counselor")
@@ -226,12 +215,10 @@ async def lead(request: web.Request) -> web.Response:
 
 async def resume(request: web.Request) -> web.Response:
     """Come back after a dropped connection, within the grace period, without a new admission."""
-    body = await json_body(request)
+    body = await read_body(request, ResumeBody)
     live = _live(request)
-    participant_id = _text(body, "participant", 64)
-    offered = _text(body, "resume_token", 64)
-    person = live.participants.get(participant_id)
-    if person is None or not person.present or not person.resume_matches(offered):
+    person = live.participants.get(body.participant)
+    if person is None or not person.present or not person.resume_matches(body.resume_token):
         raise LingkarError(ErrorId.UNAUTHORIZED, "this place in the session has expired")
     person.renew_token()
     return _entry(request, live, person)
@@ -239,18 +226,15 @@ async def resume(request: web.Request) -> web.Response:
 
 async def offer(request: web.Request) -> web.Response:
     """The browser's first offer (and one after each reconnection), with the participant token."""
-    body = await json_body(request)
+    body = await read_body(request, OfferBody)
     live = _live(request)
     person = live.participants.get(request.match_info["participant"])
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if person is None or not person.present or scheme != "Bearer" or not person.take_token(token):
         raise LingkarError(ErrorId.UNAUTHORIZED, "missing, wrong or expired participant token")
-    if body.get("type") != "offer":
-        raise LingkarError(ErrorId.MALFORMED, 'type must be "offer"')
-    sdp = _text(body, "sdp", MAX_HTTP_BODY_BYTES)
     # The server's side of this connection gathers its sockets here: in the media port range.
     with media_ports(*request.app[SETTINGS].media_ports):
-        answer = await attach_peer(live, person, sdp)
+        answer = await attach_peer(live, person, body.sdp)
     return web.json_response(
         {"type": "answer", "sdp": answer}, headers={"Cache-Control": "no-store"}
     )
@@ -258,10 +242,9 @@ async def offer(request: web.Request) -> web.Response:
 
 async def rejoin(request: web.Request) -> web.Response:
     """A member comes back after a restart with the token the server gave before stopping."""
-    body = await json_body(request)
-    token = _text(body, "rejoin_token", MAX_REJOIN_TOKEN_CHARS)
+    body = await read_body(request, RejoinBody)
     tokens = request.app[REJOIN_TOKENS]
-    claim = tokens.check(token, request.match_info["code"])
+    claim = tokens.check(body.rejoin_token, request.match_info["code"])
     live = _live(request)  # session_not_open until the leader is back: the client retries
     person = restore_member(live, claim)
     tokens.spend(claim)

@@ -13,15 +13,20 @@ from typing import Protocol
 
 from server.counseling.stages import Stage
 from server.live import protocol as p
+from server.live.chat import Chat
 from server.live.floor import Floor
 from server.live.observation import Participation
 from server.live.participant import Participant, Presence
-from server.live.permissions import Role
+from server.live.permissions import Permission, Role
 
 
 class RoomState(Protocol):
     """The part of a live session (server/live/session.py) the views read."""
 
+    title: str
+    chat: Chat
+    evaluation_open: bool
+    evaluation_answers: list[p.EvaluationAnswerOut]
     stages: list[Stage]
     stage_index: int
     stage_started: float
@@ -157,11 +162,12 @@ def waiting(state: RoomState) -> p.Waiting:
 
 
 def status(state: RoomState, x: Participant) -> p.Status:
-    """A waiting person's view of the lobby (or that they are in)."""
+    """A person's view of the lobby: waiting or locked, with their place in the queue (or
+    that they are in)."""
     if x.presence is Presence.WAITING:
-        if state.locked:
-            return p.Status(status="locked")
-        return p.Status(status="waiting")
+        queue = [person.id for person in state.waiting()]
+        position = queue.index(x.id) + 1 if x.id in queue else 0
+        return p.Status(status="locked" if state.locked else "waiting", position=position)
     return p.Status(status="admitted")
 
 
@@ -182,3 +188,25 @@ def observation(state: RoomState, members: Sequence[Participant]) -> p.Observati
             if x.admitted_at is not None
         ]
     )
+
+
+def greeting(state: RoomState, x: Participant, status: p.Status) -> list[p.ServerMessage]:
+    """What a freshly opened control channel is told: who they are and what they may do, where
+    they are, and (only once in the room) the room, the chat they may see and the evaluation."""
+    welcome = p.Welcome(
+        protocol=p.PROTOCOL_VERSION,
+        id=x.id,
+        name=x.name,
+        role=x.role.value,
+        title=state.title,
+        permissions=permission_names(x),
+    )
+    messages: list[p.ServerMessage] = [welcome, status]
+    if x.in_room:
+        messages += [roster(state), you(state, x), *state.chat.history_for(x)]
+        if state.evaluation_open and x.can(Permission.ANSWER_EVALUATION):
+            messages.append(p.EvaluationState(open=True, answered=x.evaluated))
+    if x.can(Permission.EVALUATION):
+        messages.append(p.EvaluationState(open=state.evaluation_open, answered=False))
+        messages += state.evaluation_answers
+    return messages

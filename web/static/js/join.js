@@ -79,6 +79,13 @@ async function main() {
   dataMode.value = isPhone() ? "saver" : "all";
   const lobbyText = byId("lobby-text", HTMLElement);
   const lobbyMessage = byId("lobby-message", HTMLElement);
+  // The place in the queue: not read out at each change (the status line above is).
+  const lobbyPosition = byId("lobby-position", HTMLElement);
+  /** @param {number | undefined} position */
+  const showPosition = (position) => {
+    lobbyPosition.textContent = position ? t("lobby.position", { position: String(position) }) : "";
+    show(lobbyPosition, !!position);
+  };
   const finalText = byId("final-text", HTMLElement);
   const finalMessage = byId("final-message", HTMLElement);
 
@@ -258,16 +265,18 @@ async function main() {
       connection.leave();
       finish("final.left");
     });
-    connection.on("status", ({ status, message }) => {
+    connection.on("status", ({ status, message, position }) => {
       switch (status) {
         case "waiting":
-          lobbyText.textContent = t("lobby.waiting");
+          if (lobbyText.textContent !== t("lobby.waiting")) lobbyText.textContent = t("lobby.waiting");
           lobbyMessage.textContent = "";
-          goTo("lobby");
+          showPosition(position);
+          if (steps.lobby.hidden) goTo("lobby");
           break;
         case "locked":
-          lobbyText.textContent = t("lobby.locked");
-          goTo("lobby");
+          if (lobbyText.textContent !== t("lobby.locked")) lobbyText.textContent = t("lobby.locked");
+          showPosition(position);
+          if (steps.lobby.hidden) goTo("lobby");
           break;
         case "admitted":
           goTo("room");

@@ -32,7 +32,7 @@
  *
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string,
  *   permissions: Permission[]}} WelcomeMessage
- * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string}} StatusMessage
+ * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string, position?: number}} StatusMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
  *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage | null, floor: Floor | null}} RosterMessage
