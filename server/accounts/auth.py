@@ -96,26 +96,26 @@ def _auth_stamp(counselor: Counselor) -> str:
 
 
 async def log_in(request: web.Request, counselor: Counselor) -> None:
-    """Start a fresh login session (a new cookie and CSRF token, so none can be planted)."""
-    session = await aiohttp_session.new_session(request)
-    session[_COUNSELOR_ID] = counselor.id
-    session[_AUTH_STAMP] = _auth_stamp(counselor)
-    session[_LOGIN_ID] = await start_login(request.app[DATABASE], counselor.id, LOGIN_MAX_AGE_S)
-    session[_CSRF] = secrets.token_urlsafe(32)
+    """Start a fresh login (a new cookie and CSRF token, so none can be planted)."""
+    login = await aiohttp_session.new_session(request)
+    login[_COUNSELOR_ID] = counselor.id
+    login[_AUTH_STAMP] = _auth_stamp(counselor)
+    login[_LOGIN_ID] = await start_login(request.app[DATABASE], counselor.id, LOGIN_MAX_AGE_S)
+    login[_CSRF] = secrets.token_urlsafe(32)
 
 
 async def log_out(request: web.Request, *, everywhere: bool = False) -> None:
     """End this browser's login (its cookie is refused from now on, a copy too); with
     ``everywhere``, every login of the counselor."""
-    session = await aiohttp_session.get_session(request)
+    login = await aiohttp_session.get_session(request)
     db = request.app[DATABASE]
-    login_id = session.get(_LOGIN_ID)
-    counselor_id = session.get(_COUNSELOR_ID)
+    login_id = login.get(_LOGIN_ID)
+    counselor_id = login.get(_COUNSELOR_ID)
     if everywhere and isinstance(counselor_id, int):
         await end_all_logins(db, counselor_id)
     elif isinstance(login_id, str):
         await end_login(db, login_id)
-    session.invalidate()
+    login.invalidate()
 
 
 async def current_counselor(request: web.Request) -> Counselor | None:
@@ -123,13 +123,13 @@ async def current_counselor(request: web.Request) -> Counselor | None:
     cached = request.get(_COUNSELOR)
     if isinstance(cached, Counselor):
         return cached
-    session = await aiohttp_session.get_session(request)
-    counselor_id = session.get(_COUNSELOR_ID)
+    login = await aiohttp_session.get_session(request)
+    counselor_id = login.get(_COUNSELOR_ID)
     if not isinstance(counselor_id, int):
         return None
     counselor = await get_counselor(request.app[DATABASE], counselor_id)
-    stamp = session.get(_AUTH_STAMP)
-    login_id = session.get(_LOGIN_ID)
+    stamp = login.get(_AUTH_STAMP)
+    login_id = login.get(_LOGIN_ID)
     if (
         counselor is None
         or not isinstance(stamp, str)
@@ -137,7 +137,7 @@ async def current_counselor(request: web.Request) -> Counselor | None:
         or not isinstance(login_id, str)
         or not await login_is_valid(request.app[DATABASE], login_id, counselor.id, LOGIN_MAX_AGE_S)
     ):
-        session.invalidate()
+        login.invalidate()
         return None
     request[_COUNSELOR] = counselor
     return counselor
@@ -189,11 +189,11 @@ async def require_counselor(request: web.Request) -> Counselor:
 
 async def csrf_token(request: web.Request) -> str:
     """This browser's CSRF token (made on first use, before login too: the login form has one)."""
-    session = await aiohttp_session.get_session(request)
-    token = session.get(_CSRF)
+    login = await aiohttp_session.get_session(request)
+    token = login.get(_CSRF)
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
-        session[_CSRF] = token
+        login[_CSRF] = token
     return token
 
 
@@ -224,8 +224,8 @@ async def checked_form(request: web.Request) -> MultiDictProxy[str]:
     if not request_from_our_pages(request):
         raise error_page(request, web.HTTPForbidden, "error.csrf")
     form = await request.post()
-    session = await aiohttp_session.get_session(request)
-    expected = session.get(_CSRF)
+    login = await aiohttp_session.get_session(request)
+    expected = login.get(_CSRF)
     sent = form.get(CSRF_FIELD)
     if (
         not isinstance(expected, str)

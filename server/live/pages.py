@@ -15,63 +15,63 @@ from server.sessions.store import GuidanceSession
 from server.sessions.team import is_co_leader
 
 
-async def _record(request: web.Request) -> GuidanceSession:
+async def _stored(request: web.Request) -> GuidanceSession:
     try:
-        record = await session_by_code(request, request.match_info["code"])
+        stored = await session_by_code(request, request.match_info["code"])
     except TooManyGuesses as exc:
         refusal = error_page(request, web.HTTPTooManyRequests, "home.join.too_many")
         refusal.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         raise refusal from None
-    if record is None:
+    if stored is None:
         raise error_page(request, web.HTTPNotFound, "home.join.unknown")
-    if record.code != request.match_info["code"]:
+    if stored.code != request.match_info["code"]:
         # A typed variant (lowercase, no dash): the page and its API calls use the canonical code.
         suffix = request.path.split("/", 3)[3:]
-        raise web.HTTPSeeOther(location="/".join(["", "s", record.code, *suffix]))
-    return record
+        raise web.HTTPSeeOther(location="/".join(["", "s", stored.code, *suffix]))
+    return stored
 
 
 async def join_page(request: web.Request) -> web.Response:
-    record = await _record(request)
+    stored = await _stored(request)
     return render_page(
         request,
         "join.html",
-        session_code=record.code,
-        session_title=record.title,
-        session_status=record.status,
-        has_password=record.has_password,
+        session_code=stored.code,
+        session_title=stored.title,
+        session_status=stored.status,
+        has_password=stored.has_password,
         observer=False,
     )
 
 
 async def observe_page(request: web.Request) -> web.Response:
     """The observers' link: the same steps without a camera or microphone, their own consent."""
-    record = await _record(request)
+    stored = await _stored(request)
     return render_page(
         request,
         "join.html",
-        session_code=record.code,
-        session_title=record.title,
-        session_status=record.status,
-        has_password=record.observer_password_hash is not None,
+        session_code=stored.code,
+        session_title=stored.title,
+        session_status=stored.status,
+        has_password=stored.observer_password_hash is not None,
         observer=True,
     )
 
 
 async def lead_page(request: web.Request) -> web.Response:
     counselor = await require_counselor(request)
-    record = await _record(request)
-    if record.counselor_id != counselor.id and not await is_co_leader(
-        request.app[DATABASE], record.id, counselor.id
+    stored = await _stored(request)
+    if stored.counselor_id != counselor.id and not await is_co_leader(
+        request.app[DATABASE], stored.id, counselor.id
     ):
         raise web.HTTPNotFound()
     return render_page(
         request,
         "lead.html",
-        session_id=record.id,
-        session_code=record.code,
-        session_title=record.title,
-        session_status=record.status,
+        session_id=stored.id,
+        session_code=stored.code,
+        session_title=stored.title,
+        session_status=stored.status,
     )
 
 

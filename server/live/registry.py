@@ -95,34 +95,34 @@ class LiveSessions:
     def all(self) -> list[LiveSession]:
         return list(self._by_code.values())
 
-    async def open(self, record: GuidanceSession) -> LiveSession:
-        """The live session for ``record``, made (and the record marked open) on first entry."""
-        live = self._by_code.get(record.code)
+    async def open(self, stored: GuidanceSession) -> LiveSession:
+        """The live session of ``stored``, made (and ``stored`` marked open) on first entry."""
+        live = self._by_code.get(stored.code)
         if live is not None:
             return live
-        template = await resolve_template(self._db, record.template, record.counselor_id)
-        live = self._by_code.get(record.code)
+        template = await resolve_template(self._db, stored.template, stored.counselor_id)
+        live = self._by_code.get(stored.code)
         if live is not None:
             return live  # opened by a request that came in while the template was read
         if template is None:
             # Deleted meanwhile (server/counseling/custom_templates.py refuses that while the
             # session is upcoming): the session still opens, on the online model. No names in the
             # log.
-            log.warning("session %d: its template is gone; the online model is used", record.id)
+            log.warning("session %d: its template is gone; the online model is used", stored.id)
             template = ONLINE
         live = LiveSession(
-            session_id=record.id,
-            code=record.code,
-            title=record.title,
+            session_id=stored.id,
+            code=stored.code,
+            title=stored.title,
             stages=template.stages,
             room=Room(self._ice_servers),
         )
         if self._notes_key is not None:
-            live.recorder = Recorder(self._db, self._notes_key, record.id)
-            live.record_stage()
+            live.recorder = Recorder(self._db, self._notes_key, stored.id)
+            live.log_stage()
         live.on_end = self._ended
-        self._by_code[record.code] = live
-        await set_session_status(self._db, record.id, "open")
+        self._by_code[stored.code] = live
+        await set_session_status(self._db, stored.id, "open")
         self._spawn(keep_alive(live))
         return live
 

@@ -129,7 +129,7 @@ class LiveSession(RoomRules):
         )
         leader.admitted_at = time.time()
         self.participants[leader.id] = leader
-        self.record(leader, "admitted")
+        self.log_attendance(leader, "admitted")
         return leader
 
     def add_member(self, raw_name: object, role: Role = Role.MEMBER) -> Participant:
@@ -148,7 +148,7 @@ class LiveSession(RoomRules):
         if role is Role.OBSERVER and self.observers_see_figures:
             member.granted = OBSERVER_GRANT
         self.participants[member.id] = member
-        self.record(member, "waiting")
+        self.log_attendance(member, "waiting")
         self.refresh_lobby()
         return member
 
@@ -165,7 +165,7 @@ class LiveSession(RoomRules):
         """Take a person out of the session: stop their media at once, then close."""
         person.presence = presence
         person.left_at = time.time()
-        self.record(person, presence.value)
+        self.log_attendance(person, presence.value)
         person.resume_token = ""
         person.token = ""
         self._leave_room(person)
@@ -213,7 +213,7 @@ class LiveSession(RoomRules):
                 person.presence = Presence.ADMITTED
                 person.admitted_at = time.time()
                 person.lobby_view = None
-                self.record(person, "admitted")
+                self.log_attendance(person, "admitted")
                 self.send(person, p.Status(status="admitted"))
                 # What they may see of the chat so far; the roster and the rest follow in apply.
                 for line in self.chat.history_for(person):
@@ -386,11 +386,11 @@ class LiveSession(RoomRules):
 
     # ---- stages and the floor -------------------------------------------------------------------
 
-    def record(self, person: Participant, outcome: str) -> None:
+    def log_attendance(self, person: Participant, outcome: str) -> None:
         if self.recorder is not None:
             self.recorder.person(person, outcome)
 
-    def record_stage(self) -> None:
+    def log_stage(self) -> None:
         if self.recorder is not None and self.stages:
             self.recorder.stage(self.stage_index, self.stages[self.stage_index].key, time.time())
 
@@ -398,7 +398,7 @@ class LiveSession(RoomRules):
         """Enter a stage and apply its preset afresh: what was allowed before is not carried."""
         self.stage_index = index
         self.stage_started = time.monotonic()
-        self.record_stage()
+        self.log_stage()
         self.preset = self.stages[index].preset
         self.policy = self.preset.policy
         self.floor = None
@@ -574,9 +574,9 @@ class LiveSession(RoomRules):
             person.presence = Presence.LEFT
             person.left_at = time.time()
             if person.admitted_at is not None:
-                self.record(person, "admitted")
+                self.log_attendance(person, "admitted")
             else:
-                self.record(person, "waiting")
+                self.log_attendance(person, "waiting")
         self.ended = True
         if self.recorder is not None:
             self.recorder.finish(

@@ -133,7 +133,7 @@ def _entry(request: web.Request, live: LiveSession, person: Participant) -> web.
 
 async def _check_password(
     request: web.Request,
-    record: GuidanceSession,
+    stored: GuidanceSession,
     address: str,
     name: object,
     password: str,
@@ -143,14 +143,14 @@ async def _check_password(
     one student's mistakes pause that student, not the class behind the same NAT."""
     per_name = request.app[JOIN_LIMITS]
     per_address = request.app[JOIN_PASSWORD_ADDRESS_LIMITS]
-    who = f"{record.id}:{address}:{name_key(name[:80]) if isinstance(name, str) else ''}"
-    where = f"{record.id}:{address}"
+    who = f"{stored.id}:{address}:{name_key(name[:80]) if isinstance(name, str) else ''}"
+    where = f"{stored.id}:{address}"
     if not (per_name.would_allow(who) and per_address.would_allow(where)):
         raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
     if role is Role.OBSERVER:
-        right = await check_observer_password(record, password)
+        right = await check_observer_password(stored, password)
     else:
-        right = await check_session_password(record, password)
+        right = await check_session_password(stored, password)
     if not right:
         per_name.allow(who)  # counts the failure
         per_address.allow(where)
@@ -171,20 +171,20 @@ async def observe(request: web.Request) -> web.Response:
 
 async def _enter_lobby(request: web.Request, role: Role) -> web.Response:
     body = await read_body(request, JoinBody)
-    record = await session_by_code(request, request.match_info["code"])
-    if record is None:
+    stored = await session_by_code(request, request.match_info["code"])
+    if stored is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
     live = _live(request)
     address = _client_address(request)
-    if not request.app[JOIN_ATTEMPTS].allow(f"{record.id}:{address}"):
+    if not request.app[JOIN_ATTEMPTS].allow(f"{stored.id}:{address}"):
         raise LingkarError(ErrorId.RATE_LIMITED, "too many joins from this connection; wait")
     if sum(1 for x in live.waiting() if x.origin == address) >= MAX_WAITING_PER_ADDRESS:
         raise LingkarError(ErrorId.RATE_LIMITED, "too many people waiting from this connection")
     protected = (
-        record.observer_password_hash is not None if role is Role.OBSERVER else record.has_password
+        stored.observer_password_hash is not None if role is Role.OBSERVER else stored.has_password
     )
     if protected:
-        await _check_password(request, record, address, body.name, body.password, role)
+        await _check_password(request, stored, address, body.name, body.password, role)
     person = live.add_member(body.name, role)
     person.origin = address
     return _entry(request, live, person)
@@ -197,17 +197,17 @@ async def lead(request: web.Request) -> web.Response:
     if counselor is None:
         raise LingkarError(ErrorId.UNAUTHORIZED, "log in as the session's counselor")
     db = request.app[DATABASE]
-    record = await get_session_by_code(db, request.match_info["code"])
+    stored = await get_session_by_code(db, request.match_info["code"])
     role = None
-    if record is not None and record.counselor_id == counselor.id:
+    if stored is not None and stored.counselor_id == counselor.id:
         role = Role.LEADER
-    elif record is not None and await is_co_leader(db, record.id, counselor.id):
+    elif stored is not None and await is_co_leader(db, stored.id, counselor.id):
         role = Role.CO_LEADER
-    if record is None or role is None:
+    if stored is None or role is None:
         raise LingkarError(ErrorId.NOT_FOUND, "no session of yours has this code")
-    if record.status == "ended":
+    if stored.status == "ended":
         raise LingkarError(ErrorId.SESSION_NOT_OPEN, "this session has ended")
-    live = await request.app[LIVE_SESSIONS].open(record)
+    live = await request.app[LIVE_SESSIONS].open(stored)
     person = live.add_leader(counselor.display_name, counselor.id, role)
     live.apply()
     return _entry(request, live, person)
