@@ -1,5 +1,5 @@
 """Two counselors lead one room, and an observer sits in (issue 13), in real Chromium through
-the real server: each counselor sees what the other does, the owner drops and the co-counselor
+the real server: each counselor sees what the other does (admit, stage, mute), the owner drops and the co-counselor
 carries on; the observer is named in the members' roster, has no microphone or camera, and
 keeps notes of their own."""
 
@@ -76,6 +76,14 @@ async def test_two_counselors_and_an_observer(
     await open_tab(ratna, "Members")
     await expect(ratna.locator("#leader-panel")).to_contain_text("Bu Sari moved to the next stage")
     await expect(ratna.locator("#stage-label")).not_to_have_text(stage_before)
+
+    # Bu Sari mutes Ani; Bu Ratna is told, and Ani hears of it.
+    await open_tab(sari, "Members")
+    await sari.get_by_role("button", name="Mute Ani").click()
+    await expect(ratna.locator("#leader-panel")).to_contain_text("Bu Sari muted Ani")
+    await expect(ani.get_by_role("button", name="Microphone")).to_have_attribute(
+        "aria-pressed", "false"
+    )
 
     # An observer joins on the observer link, with the consent that says what an observer is.
     hadi_context = await new_context(browser, requests, **PHONE)
