@@ -79,6 +79,13 @@ class WeakLink:
                 *("rate", f"{kbit}kbit", "burst", BURST, "latency", QUEUE_LATENCY),
             )
 
+    def cut(self) -> None:
+        """The link goes down (a tunnel, a lift, a phone between cells): nothing passes."""
+        _run("ip", "link", "set", self._host_if, "down")
+
+    def restore(self) -> None:
+        _run("ip", "link", "set", self._host_if, "up")
+
     def chromium(self) -> Path:
         """An executable that starts Debian's Chromium inside the namespace (for Playwright's
         ``executable_path``: ``ip netns exec`` keeps the pipes Playwright talks through)."""

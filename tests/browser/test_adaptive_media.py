@@ -17,12 +17,12 @@ frame rates, data per hour) are bench/adaptive.py's: this checks the behaviour.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.browser.steps import (
     LAPTOP,
@@ -33,53 +33,13 @@ from tests.browser.steps import (
     new_context,
     open_room_as_leader,
 )
-from tests.conftest import CHROMIUM_ARGS
-from tests.serverproc import ServerProcess, start_server
-from tests.weaklink import WeakLink, available
+from tests.serverproc import ServerProcess
+from tests.weaklink import WeakLink
 
 pytestmark = pytest.mark.browser
 
 COUNSELOR_ONLY = "Counselor only"
 NORMAL = "Normal (follows your connection)"
-
-
-@pytest.fixture(scope="module")
-def weak_link() -> Iterator[WeakLink]:
-    reason = available()
-    if reason:
-        pytest.fail(f"this test makes a weak link and {reason}")
-    link = WeakLink(3)
-    link.open()
-    try:
-        yield link
-    finally:
-        link.close()
-
-
-@pytest.fixture(scope="module")
-def adaptive_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
-def adaptive_server(adaptive_data: Path, weak_link: WeakLink) -> Iterator[ServerProcess]:
-    # Started after the veth exists, on every interface, so that its ICE candidates include the
-    # weak student's way in.
-    server = start_server(adaptive_data, host="0.0.0.0")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def weak_browser(weak_link: WeakLink) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(weak_link.chromium()), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 TILES = """() => Object.fromEntries([...document.querySelectorAll('.tile:not(.self)')].map(t => {
@@ -124,14 +84,14 @@ def layer_for(width: int, height: int) -> int:
 
 
 async def test_layers_follow_the_tile_and_the_link(
-    adaptive_server: ServerProcess,
-    adaptive_data: Path,
+    weak_server: ServerProcess,
+    weak_data: Path,
     weak_link: WeakLink,
     browser: Browser,
     weak_browser: Browser,
 ) -> None:
-    base = adaptive_server.base_url
-    data_dir = adaptive_data
+    base = weak_server.base_url
+    data_dir = weak_data
     requests: list[str] = []
     leader, code = await open_room_as_leader(
         browser, base, data_dir, "bu.rina", "Bu Rina", requests
@@ -194,10 +154,10 @@ async def test_layers_follow_the_tile_and_the_link(
 
 
 async def test_a_phone_shows_four_videos_and_gets_no_video_for_the_others(
-    adaptive_server: ServerProcess, adaptive_data: Path, browser: Browser
+    weak_server: ServerProcess, weak_data: Path, browser: Browser
 ) -> None:
-    base = adaptive_server.base_url
-    data_dir = adaptive_data
+    base = weak_server.base_url
+    data_dir = weak_data
     requests: list[str] = []
     leader, code = await open_room_as_leader(
         browser, base, data_dir, "bu.nita", "Bu Nita", requests

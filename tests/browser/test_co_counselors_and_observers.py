@@ -1,7 +1,7 @@
 """Two counselors lead one room, and an observer sits in (issue 13), in real Chromium through
-the real server: each counselor sees what the other does (admit, stage, mute), the owner drops and the co-counselor
-carries on; the observer is named in the members' roster, has no microphone or camera, and
-keeps notes of their own."""
+the real server: each counselor sees what the other does (admit, stage, mute), the owner drops
+and the co-counselor carries on; the observer is named in the members' roster, has no
+microphone or camera, and keeps notes of their own."""
 
 from __future__ import annotations
 
