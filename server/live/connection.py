@@ -34,6 +34,8 @@ log = logging.getLogger("lingkar.connection")
 # count down between updates).
 OBSERVATION_EVERY_TICKS = round(2.0 / LEVELS_INTERVAL_S)
 FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
+# A fresh rejoin token for everyone well before the last one expires (REJOIN_TOKEN_TTL_S).
+REJOIN_EVERY_TICKS = round(240.0 / LEVELS_INTERVAL_S)
 # Each person's wants, cap and `media` message, once a second (server/live/media_plan.py).
 MEDIA_EVERY_TICKS = round(1.0 / LEVELS_INTERVAL_S)
 
@@ -201,5 +203,8 @@ async def keep_alive(session: LiveSession) -> None:
             session.media.update(now)
         if ticks % OBSERVATION_EVERY_TICKS == 0:
             session.send_observation()
+        if ticks % REJOIN_EVERY_TICKS == 0:
+            for person in session.present():
+                session.send_rejoin(person)
         if session.floor is not None and ticks % FLOOR_COUNTDOWN_EVERY_TICKS == 0:
             session.broadcast_state()  # the countdown everyone sees

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.live import protocol as p
+from server.live import views
 from server.live.floor import Floor, start_turns
 from server.live.negotiation import accept_answer
 from server.live.participant import Participant, Presence
@@ -191,7 +192,7 @@ async def give_floor(session: LiveSession, sender: Participant, msg: p.GiveFloor
 
 
 async def in_turn(session: LiveSession, sender: Participant, msg: p.InTurn) -> None:
-    order = [x.id for x in session.roster_order() if x.is_member]
+    order = [x.id for x in views.roster_order(session) if x.is_member]
     floor = start_turns(order, msg.seconds, time.monotonic())
     if floor is None:
         raise LingkarError(ErrorId.NOT_ALLOWED, "there is nobody in the room to take turns")

@@ -372,6 +372,14 @@ class Status(_Server, tag="status"):
     position: int = 0
 
 
+class RejoinToken(_Server, tag="rejoin_token"):
+    """A member's way back if the server stops without a word (a crash, a power cut): a signed
+    rejoin token (server/live/rejoin.py), sent on entering, on each admission or return to the
+    lobby, and again before it expires."""
+
+    token: str
+
+
 class Offer(_Server, tag="offer"):
     sdp: str
     tracks: dict[str, TrackInfo]
@@ -519,6 +527,7 @@ class Error(_Server, tag="error"):
 ServerMessage = (
     Welcome
     | Status
+    | RejoinToken
     | Offer
     | Roster
     | Waiting

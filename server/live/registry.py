@@ -121,6 +121,9 @@ class LiveSessions:
             live.recorder = Recorder(self._db, self._notes_key, stored.id)
             live.log_stage()
         live.on_end = self._ended
+        rejoin = self._rejoin
+        if rejoin is not None:
+            live.mint_rejoin = lambda person: rejoin.mint(live, person)
         self._by_code[stored.code] = live
         await set_session_status(self._db, stored.id, "open")
         self._spawn(keep_alive(live))

@@ -12,6 +12,7 @@ from server.live import protocol as p
 from server.live.floor import Floor
 from server.live.participant import Participant
 from server.live.permissions import Permission
+from server.platform.errors import ErrorId, LingkarError
 
 
 class RoomRules:
@@ -62,6 +63,16 @@ class RoomRules:
         return person.can(Permission.PUBLISH) and (
             person.can(Permission.PRESENT) or self.preset.chat
         )
+
+    def check_chat(self, person: Participant, to: str) -> None:
+        """Raise why ``person`` may not write ``to`` (all, or the counselors) now, if not."""
+        if to == "all" and person.is_observer:
+            raise LingkarError(ErrorId.NOT_ALLOWED, "an observer writes to the counselors only")
+        if to == "all" and not self.may_chat_to_all(person):
+            raise LingkarError(
+                ErrorId.NOT_ALLOWED,
+                "chat to everyone is closed in this stage; the counselor can read",
+            )
 
     def forwarded(self, track: TrackId) -> bool:
         """Whether anything of this published track may reach anyone now."""

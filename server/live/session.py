@@ -74,6 +74,8 @@ class LiveSession(RoomRules):
         self.offers_without_port = 0
         self.peers_never_connected = 0
         self.on_end: Callable[[LiveSession], None] | None = None
+        # Mints a person's rejoin token (server/live/rejoin.py; set by the registry).
+        self.mint_rejoin: Callable[[Participant], str] | None = None
         # Writes attendance, stages, participation, notes and evaluations
         # (server/live/recorder.py).
         self.recorder: Recorder | None = None
@@ -215,6 +217,7 @@ class LiveSession(RoomRules):
                 person.lobby_view = None
                 self.log_attendance(person, "admitted")
                 self.send(person, p.Status(status="admitted"))
+                self.send_rejoin(person)
                 # What they may see of the chat so far; the roster and the rest follow in apply.
                 for line in self.chat.history_for(person):
                     self.send(person, line)
@@ -231,6 +234,7 @@ class LiveSession(RoomRules):
         self._leave_room(person)
         person.joined_at = time.time()
         self.activity(by, "to_lobby", person)
+        self.send_rejoin(person)
         self.apply()
 
     def _leave_room(self, person: Participant) -> None:
@@ -450,9 +454,6 @@ class LiveSession(RoomRules):
         ):
             self.pass_floor()
 
-    def roster_order(self) -> list[Participant]:
-        return views.roster_order(self)
-
     def apply(self) -> None:
         """Bring media and every client in line with the state. Idempotent."""
         if self.ended:
@@ -477,6 +478,12 @@ class LiveSession(RoomRules):
         if peer is None or not person.control_ready:
             return
         peer.send(p.encode(message))  # False when closing: the sender's caller goes on
+
+    def send_rejoin(self, person: Participant) -> None:
+        """A fresh rejoin token to a member or an observer (a counselor comes back with their
+        login), for a return after the server stopped without warning."""
+        if self.mint_rejoin is not None and not person.leads and person.present:
+            self.send(person, p.RejoinToken(token=self.mint_rejoin(person)))
 
     def send_to_leaders(self, message: p.ServerMessage) -> None:
         for leader in self.leaders():
@@ -516,13 +523,9 @@ class LiveSession(RoomRules):
                 person.lobby_view = view
                 self.send(person, view)
 
-    def observation(self) -> p.Observation:
-        members = [x for x in self.participants.values() if x.is_member]
-        return views.observation(self, members)
-
     def send_observation(self) -> None:
         """The figures, to everyone in the room allowed to see them."""
-        figures = self.observation()
+        figures = views.observation(self, [x for x in self.participants.values() if x.is_member])
         for person in self.admitted():
             if person.can(Permission.OBSERVE_FIGURES):
                 self.send(person, figures)
@@ -536,22 +539,15 @@ class LiveSession(RoomRules):
         person.lobby_view = status if person.presence is Presence.WAITING else None
         for message in views.greeting(self, person, status):
             self.send(person, message)
+        self.send_rejoin(person)
         if person.can(Permission.EVALUATION):
             self.refresh_lobby()
 
     def stats(self, person: Participant) -> Participation:
         return self.participation.setdefault(person.id, Participation())
 
-    # ---- chat ---------------------------------------------------------------------------------
-
     def post_chat(self, sender: Participant, text: str, to: ChatTo) -> None:
-        if to == "all" and sender.is_observer:
-            raise LingkarError(ErrorId.NOT_ALLOWED, "an observer writes to the counselors only")
-        if to == "all" and not self.may_chat_to_all(sender):
-            raise LingkarError(
-                ErrorId.NOT_ALLOWED,
-                "chat to everyone is closed in this stage; the counselor can read",
-            )
+        self.check_chat(sender, to)
         line = self.chat.post(sender, text, to)
         self.stats(sender).chats += 1
         out = line.message()

@@ -33,6 +33,7 @@
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string,
  *   permissions: Permission[]}} WelcomeMessage
  * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string, position?: number}} StatusMessage
+ * @typedef {{type: "rejoin_token", token: string}} RejoinTokenMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage
  * @typedef {{type: "roster", participants: RosterParticipant[], hands: string[], locked: boolean,
  *   policy: "members_may_unmute" | "ask_to_speak", stage: Stage | null, floor: Floor | null}} RosterMessage
@@ -61,7 +62,8 @@
  *   understanding: string, comfort: string, action: string, rating: number}} EvaluationAnswerMessage
  *
  * @typedef {{
- *   welcome: WelcomeMessage, status: StatusMessage, offer: OfferMessage, roster: RosterMessage,
+ *   welcome: WelcomeMessage, status: StatusMessage, rejoin_token: RejoinTokenMessage,
+ *   offer: OfferMessage, roster: RosterMessage,
  *   waiting: WaitingMessage, you: YouMessage, chat: ChatMessage, talk_request: TalkRequestMessage,
  *   unmute_request: UnmuteRequestMessage, unmute_reply: UnmuteReplyMessage, levels: LevelsMessage,
  *   ping: PingMessage, pong: PongMessage, error: ErrorMessage,
@@ -219,6 +221,12 @@ export class LingkarConnection {
     this._reconnecting = false;
     /** @type {string | null} set by a `restarting` status */
     this._rejoinToken = null;
+    /** @type {string | null} the latest `rejoin_token` message: the way back after a crash */
+    this._standingRejoin = null;
+    /** Whether this page leads (entered with `lead()`): after a crash it enters again so. */
+    this._leads = false;
+    /** Whether the server forgot us without a word and we are coming back (a crash). */
+    this._rejoining = false;
   }
 
   /**
@@ -288,6 +296,7 @@ export class LingkarConnection {
   /** Enter as the leader (the login cookie goes with the same-origin request). */
   async lead() {
     this.entry = await post(`/api/sessions/${this.code}/lead`, {});
+    this._leads = true;
     return /** @type {Entry} */ (this.entry);
   }
 
@@ -302,10 +311,30 @@ export class LingkarConnection {
       this._emit("entry", rejoined);
       return rejoined;
     }
-    const fresh = await post(`/api/sessions/${this.code}/resume`, {
-      participant: entry.participant,
-      resume_token: entry.resume_token,
-    });
+    let fresh;
+    try {
+      fresh = await post(`/api/sessions/${this.code}/resume`, {
+        participant: entry.participant,
+        resume_token: entry.resume_token,
+      });
+    } catch (err) {
+      // The server does not know us (it stopped without a word: a crash, a power cut).
+      const forgotten = err instanceof ProtocolError && (err.status === 401 || err.error === "session_not_open");
+      if (forgotten && this._leads) {
+        // A counselor enters again with the login cookie (which also reopens the session).
+        this.entry = await post(`/api/sessions/${this.code}/lead`, {});
+        this._emit("entry", /** @type {Entry} */ (this.entry));
+        return /** @type {Entry} */ (this.entry);
+      }
+      if (forgotten && this._standingRejoin) {
+        // A member comes back with the last rejoin token the server gave.
+        this._rejoinToken = this._standingRejoin;
+        this._standingRejoin = null;
+        this._rejoining = true;
+        return this._resume();
+      }
+      throw err;
+    }
     this.entry = { ...entry, ...fresh, resume_token: fresh.resume_token ?? entry.resume_token };
     this._emit("entry", /** @type {Entry} */ (this.entry));
     return /** @type {Entry} */ (this.entry);
@@ -352,6 +381,7 @@ export class LingkarConnection {
       if (generation !== this._generation) return;
       this._lastMessage = Date.now();
       this._reconnecting = false;
+      this._rejoining = false;
       this._setState("connected");
       if (this.receive !== "all") this.send({ type: "receive", mode: this.receive });
     };
@@ -414,7 +444,7 @@ export class LingkarConnection {
         await this._connect();
         return; // the channel's onopen says "connected"
       } catch (err) {
-        if (err instanceof ProtocolError && err.error === "session_not_open" && this.status === "restarting") {
+        if (err instanceof ProtocolError && err.error === "session_not_open" && (this.status === "restarting" || this._rejoining)) {
           continue; // the leader has not come back yet: try again
         }
         if (err instanceof ProtocolError && (err.status === 401 || err.status === 404 || err.error === "session_not_open")) {
@@ -490,6 +520,9 @@ export class LingkarConnection {
       case "offer":
         this._negotiation = this._negotiation.then(() => this._answer(/** @type {OfferMessage} */ (message)));
         return; // emitted once applied
+      case "rejoin_token":
+        this._standingRejoin = message.token;
+        return; // for this module alone
       case "status":
         this.status = message.status;
         if (message.status === "restarting" && typeof message.rejoin_token === "string" && message.rejoin_token) {
