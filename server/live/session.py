@@ -173,6 +173,9 @@ class LiveSession(RoomRules):
         self._leave_room(person)
         if farewell is not None:
             self.send(person, farewell)
+        if person.inbox is not None:  # its task ends, even when it runs this very departure
+            person.inbox.close()
+            person.inbox = None
         peer, person.peer = person.peer, None
         person.control_ready = False
         person.connected = False
