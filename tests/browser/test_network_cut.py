@@ -1,7 +1,8 @@
 """Eight seconds without network (issue 14): a student's phone goes through a tunnel. Her
 Chromium runs in a network namespace whose link is cut, then restored (tests/weaklink.py).
 Her page comes back by itself: in the room, without a new admission, her raised hand kept,
-heard by the counselor and hearing her again; the counselor's lobby stays empty."""
+heard by the counselor and hearing her again; the counselor's lobby stays empty. Another
+student, on a good link, is heard throughout."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.browser.steps import (
     PHONE,
     audio_packets,
     eventually,
+    join_admitted,
     join_as,
     new_context,
     open_room_as_leader,
@@ -63,12 +65,22 @@ async def test_eight_seconds_without_network(
     def hears_counselor() -> Awaitable[bool]:
         return rising(lambda: audio_packets(sinta, "Bu Tari"))
 
+    await join_admitted(browser, leader, base, code, "Budi", requests)
+
+    def budi_heard() -> Awaitable[bool]:
+        return rising(lambda: audio_packets(leader, "Budi"))
+
     await eventually(heard_by_counselor, "the counselor hears Sinta")
     await eventually(hears_counselor, "Sinta hears the counselor")
+    await eventually(budi_heard, "the counselor hears Budi")
 
     weak_link.cut()
+    cut_at = time.monotonic()
     try:
-        await asyncio.sleep(CUT_S)
+        # Others are not disturbed: Budi is heard all along.
+        while time.monotonic() - cut_at < CUT_S - 1.5:
+            assert await budi_heard(), "Budi's audio stopped during Sinta's cut"
+        await asyncio.sleep(max(0.0, CUT_S - (time.monotonic() - cut_at)))
     finally:
         weak_link.restore()
     restored = time.monotonic()
