@@ -23,6 +23,11 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
+# Debian's libjemalloc2, where its package puts it on this architecture.
+jemalloc_lib() {
+    echo "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2"
+}
+
 find_python() {
     for candidate in python3.11 python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&

@@ -14,6 +14,7 @@ from rtc import SelfTestError
 from rtc.ports import PortRangeError
 from server import __version__
 from server.accounts.counselor_cli import add_counselor_commands, run_counselor_command
+from server.platform.allocator import restart_with_jemalloc
 from server.platform.config_file import load_settings
 from server.platform.settings import SettingsError
 from server.records.retention import add_retention_commands, run_retention_command
@@ -73,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "retention":
         return run_retention_command(args)
     if args.command == "serve":
+        # Before anything else (no thread, no socket yet): jemalloc when installed.
+        restart_with_jemalloc()
         try:
             settings = load_settings(
                 config=args.config,

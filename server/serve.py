@@ -14,6 +14,7 @@ from rtc import self_test
 from server.accounts.counselors import count_counselors
 from server.app import create_app
 from server.db.database import DATABASE
+from server.platform import allocator
 from server.platform.addresses import lan_ipv4_addresses
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.settings import DEFAULT_DATA_DIR, Settings, SettingsError
@@ -67,7 +68,8 @@ def banner(
             "No counselor account exists yet. Make the first one (it asks for a password) with:",
             f"    .venv/bin/lingkar counselor add NAME{data_dir}",
         ]
-    lines += ["", f"Data directory: {settings.data_dir.resolve()}", "Stop with Ctrl+C.", ""]
+    lines += ["", f"Data directory: {settings.data_dir.resolve()}", allocator.describe()]
+    lines += ["Stop with Ctrl+C.", ""]
     return "\n".join(lines)
 
 

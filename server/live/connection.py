@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 
 from rtc import NegotiationError, NoMediaPort, Peer
 from rtc.datachannel_guard import Refusal
@@ -74,17 +75,22 @@ async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str)
         raise LingkarError(ErrorId.NEGOTIATION_FAILED, str(exc)) from None
     if person.peer is not peer:  # left or removed while the answer was being made
         raise LingkarError(ErrorId.CONFLICT, "the participant left")
-    session.spawn(_close_if_never_connected(session, person, peer))
+    # The check holds the peer weakly: a peer replaced or removed meanwhile is freed at once,
+    # not 30 s later (a flood of offers must not keep thousands of connections in memory).
+    session.spawn(_close_if_never_connected(session, person, weakref.ref(peer)))
     session.apply()
     return answer
 
 
-async def _close_if_never_connected(session: LiveSession, person: Participant, peer: Peer) -> None:
+async def _close_if_never_connected(
+    session: LiveSession, person: Participant, watched: weakref.ref[Peer]
+) -> None:
     """A peer whose ICE and DTLS have not completed ICE_DEADLINE_S after its offer is closed and
     its sockets freed. A person who never connected at all is gone (name freed, nobody told);
     one who was connected before stays disconnected, within the grace period."""
     await asyncio.sleep(ICE_DEADLINE_S)
-    if person.peer is not peer or peer.ever_connected:
+    peer = watched()
+    if peer is None or person.peer is not peer or peer.ever_connected:
         return
     session.peers_never_connected += 1
     log.info("a peer connection did not connect within %.0f s; closed", ICE_DEADLINE_S)
