@@ -31,31 +31,27 @@ async def _stored(request: web.Request) -> GuidanceSession:
     return stored
 
 
-async def join_page(request: web.Request) -> web.Response:
+async def _join_page(request: web.Request, observer: bool) -> web.Response:
     stored = await _stored(request)
+    protected = stored.observer_password_hash is not None if observer else stored.has_password
     return render_page(
         request,
         "join.html",
         session_code=stored.code,
         session_title=stored.title,
         session_status=stored.status,
-        has_password=stored.has_password,
-        observer=False,
+        has_password=protected,
+        observer=observer,
     )
+
+
+async def join_page(request: web.Request) -> web.Response:
+    return await _join_page(request, observer=False)
 
 
 async def observe_page(request: web.Request) -> web.Response:
     """The observers' link: the same steps without a camera or microphone, their own consent."""
-    stored = await _stored(request)
-    return render_page(
-        request,
-        "join.html",
-        session_code=stored.code,
-        session_title=stored.title,
-        session_status=stored.status,
-        has_password=stored.observer_password_hash is not None,
-        observer=True,
-    )
+    return await _join_page(request, observer=True)
 
 
 async def lead_page(request: web.Request) -> web.Response:

@@ -520,8 +520,8 @@ class LiveSession(RoomRules):
             lobby = views.waiting(self)
             for leader in leaders:
                 self.send(leader, lobby)
-        for person in self.waiting():
-            view = views.status(self, person)
+        for position, person in enumerate(self.waiting(), 1):
+            view = views.waiting_status(self, position)
             if view != person.lobby_view and person.control_ready:
                 person.lobby_view = view
                 self.send(person, view)

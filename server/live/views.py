@@ -166,9 +166,13 @@ def status(state: RoomState, x: Participant) -> p.Status:
     that they are in)."""
     if x.presence is Presence.WAITING:
         queue = [person.id for person in state.waiting()]
-        position = queue.index(x.id) + 1 if x.id in queue else 0
-        return p.Status(status="locked" if state.locked else "waiting", position=position)
+        return waiting_status(state, queue.index(x.id) + 1)
     return p.Status(status="admitted")
+
+
+def waiting_status(state: RoomState, position: int) -> p.Status:
+    """The view of someone waiting at ``position`` (1: next) in the lobby's queue."""
+    return p.Status(status="locked" if state.locked else "waiting", position=position)
 
 
 def observation(state: RoomState, members: Sequence[Participant]) -> p.Observation:
