@@ -9,12 +9,24 @@ from server.accounts.counselors import create_counselor
 from server.db.database import DATABASE
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.settings import SETTINGS
-from server.records.report import load_report
+from server.records.report import SessionReport, load_report
 from server.sessions.store import get_session_by_code, set_session_status
 from server.sessions.team import add_co_leader, set_observer_password
 from tests.live.client import LiveClient
 from tests.live.conftest import PASSWORD, Scene, log_in
 from tests.live.test_controls import admitted, audio_flows, audio_stopped
+
+
+async def report_after_end(scene: Scene) -> SessionReport:
+    """The session's report once it has ended (as its counselor would open it)."""
+    app = scene.server.app
+    stored = await get_session_by_code(app[DATABASE], scene.code)
+    assert stored is not None
+    ended = await set_session_status(app[DATABASE], stored.id, "ended")
+    assert ended is not None
+    await asyncio.sleep(0.3)  # the recorder's queue
+    key = load_or_create_notes_key(app[SETTINGS])
+    return await load_report(app[DATABASE], key, ended, "en", retention_days=30)
 
 
 async def co_leader(scene: Scene) -> LiveClient:
@@ -95,15 +107,7 @@ async def test_two_counselors_lead_together_and_see_each_other(scene: Scene) -> 
     await ani.wait_message("status", lambda m: m["status"] == "ended")
 
     # The report names who led.
-    app = scene.server.app
-    record = await get_session_by_code(app[DATABASE], scene.code)
-    assert record is not None
-    await set_session_status(app[DATABASE], record.id, "ended")
-    record = await get_session_by_code(app[DATABASE], scene.code)
-    assert record is not None
-    report = await load_report(
-        app[DATABASE], load_or_create_notes_key(app[SETTINGS]), record, "en", retention_days=30
-    )
+    report = await report_after_end(scene)
     assert sorted((m.person.name, m.person.role) for m in report.leaders) == [
         ("Bu Ratna", "co_leader"),
         ("Bu Sari", "leader"),
@@ -169,16 +173,7 @@ async def test_an_observer_is_named_never_heard_and_keeps_notes_alone(scene: Sce
 
     sari.send({"type": "end"})
     await ani.wait_message("status", lambda m: m["status"] == "ended")
-    app = scene.server.app
-    record = await get_session_by_code(app[DATABASE], scene.code)
-    assert record is not None
-    await set_session_status(app[DATABASE], record.id, "ended")
-    record = await get_session_by_code(app[DATABASE], scene.code)
-    assert record is not None
-    await asyncio.sleep(0.3)  # the recorder's queue
-    report = await load_report(
-        app[DATABASE], load_or_create_notes_key(app[SETTINGS]), record, "en", retention_days=30
-    )
+    report = await report_after_end(scene)
     assert [m.person.name for m in report.observers] == ["Pak Hadi"]
     assert [m.person.name for m in report.group] == ["Ani"]
     (ani_record,) = report.group
