@@ -1,0 +1,470 @@
+"""What the benches against a real ``lingkar serve`` share (bench/soak.py, bench/session_soak.py,
+bench/restart_load.py): an HTTP side on the server's self-signed TLS, a counselor's session,
+participants whose video receivers count frames instead of decoding them, each participant in a
+process of its own, and the server process's figures.
+
+A room of 8 or 16 aiortc peers cannot share one process: aiortc's receive path costs a few
+hundred microseconds of Python per packet, and one event loop receiving every peer's full mesh
+saturates (measured: 8 peers in one process, its loop at 80-95 % of a core, frames late by
+seconds). So each person runs in a process of their own (``person_main``) and the bench talks to
+them through queues; ``time.monotonic()`` is one clock for all processes on Linux.
+
+Nor can the peers decode every video on a 2-core box that also runs the server: a participant's
+video receiver hands its complete frames (the jitter buffer's output) to a counter, not to a
+decoder; that frames decode is what tests/rtc checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import multiprocessing as mp
+import queue
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import psutil
+from aiortc.mediastreams import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, MediaStreamError
+
+from tests.live.client import LiveClient
+from tests.rtc.clients import PatternTrack
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+# Small pictures at a phone camera's 15 frames a second: 8 to 16 encoders and all their peers'
+# receivers share the bench process (the server's work per packet does not depend on the
+# picture's size, only on the packets' count).
+VIDEO_SIZE = (160, 120)
+VIDEO_FPS = 15
+# What a browser's lowest simulcast layer of that size sends. aiortc's VP8 encoder starts at
+# 500 kbit/s and never goes under 250 (its setter's floor), several times a phone's: seven of
+# those overrun a subscriber's estimate and the core rightly pauses videos.
+VIDEO_BPS = 120_000
+
+
+class Http:
+    """What LiveClient needs of an HTTP client, on a real server (self-signed certificate)."""
+
+    def __init__(self, base: str, session: Any) -> None:
+        self.base = base
+        self.session = session
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        return await self.session.post(self.base + path, ssl=False, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        return await self.session.get(self.base + path, ssl=False, **kwargs)
+
+
+async def log_in(http: Http, username: str, password: str) -> None:
+    form = await (await http.get("/login")).text()
+    token = CSRF.search(form)
+    assert token, "no CSRF field on /login"
+    await http.post(
+        "/login", data={"csrf": token.group(1), "username": username, "password": password}
+    )
+
+
+async def counselor_session(http: Http, username: str, password: str, title: str) -> str:
+    """Log in, create a session, return its code (as the dashboard shows it)."""
+    await log_in(http, username, password)
+    page = await (await http.get("/dashboard")).text()
+    token = CSRF.search(page)
+    assert token, "not logged in"
+    created = await http.post(
+        "/dashboard/sessions",
+        data={"csrf": token.group(1), "title": title, "template": "online"},
+    )
+    page = await created.text()
+    code = re.search(r'<span class="code" lang="en">([A-Z0-9-]+)</span>', page)
+    assert code, "no session code on the dashboard"
+    return code.group(1)
+
+
+def sample(process: psutil.Process) -> tuple[float, int, int]:
+    """The server process's RSS (MB), open descriptors and threads."""
+    return process.memory_info().rss / 2**20, process.num_fds(), process.num_threads()
+
+
+async def participants_in(http: Http) -> int:
+    text = await (await http.get("/metrics")).text()
+    found = re.findall(r"^lingkar_participants\{[^}]*\} (\d+(?:\.\d+)?)$", text, re.MULTILINE)
+    return int(sum(float(n) for n in found))
+
+
+class FrameCounter(queue.Queue[Any]):
+    """Stands in for a video receiver's decoder input: counts the complete frames."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames = 0
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:  # the receiver stopping its decoder thread
+            super().put(item, block, timeout)
+        else:
+            self.frames += 1
+
+
+class Camera(PatternTrack):
+    """PatternTrack paced at VIDEO_FPS instead of aiortc's 30, starting at a random point of its
+    scroll: two people's encoders never make the same packets (the delay matches payloads)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(width, height)
+        self._count = random.randrange(height)
+
+    async def next_timestamp(self) -> tuple[int, fractions.Fraction]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if hasattr(self, "_timestamp"):
+            self._timestamp += VIDEO_CLOCK_RATE // VIDEO_FPS
+            await asyncio.sleep(self._start + self._timestamp / VIDEO_CLOCK_RATE - time.time())
+        else:
+            self._start = time.time()
+            self._timestamp = 0
+        return self._timestamp, VIDEO_TIME_BASE
+
+
+class Person(LiveClient):
+    """A participant with a small synthetic camera and a tone, counting frames per publisher.
+
+    ``frames_of(participant)`` sums the frames of every video track this person has received
+    from that participant (a reconnection makes new tracks; the counts go on adding up).
+    """
+
+    def __init__(self, http: Http, code: str, name: str) -> None:
+        super().__init__(http, code, name, video=Camera(*VIDEO_SIZE))  # type: ignore[arg-type]
+        self.counters: dict[str, list[FrameCounter]] = {}
+        self.rtc.pc.on("track", self._count_frames)
+
+    def _count_frames(self, track: Any) -> None:
+        if track.kind != "video":
+            return
+        for transceiver in self.rtc.pc.getTransceivers():
+            if transceiver.receiver.track is track:
+                counter = FrameCounter()
+                # Set before aiortc starts the receiver's decoder thread with its queue.
+                transceiver.receiver._RTCRtpReceiver__decoder_queue = counter
+                publisher = self.tracks.get(transceiver.mid, ("", ""))[0]
+                self.counters.setdefault(publisher, []).append(counter)
+
+    def pin_bitrate(self) -> None:
+        """Hold the camera's encoder at VIDEO_BPS (again after each REMB from the server)."""
+        for sender in self.rtc.pc.getSenders():
+            encoder = getattr(sender, "_RTCRtpSender__encoder", None)
+            if encoder is not None and hasattr(encoder, "target_bitrate"):
+                encoder._Vp8Encoder__target_bitrate = VIDEO_BPS
+
+    def frames_of(self, participant: str) -> int:
+        return sum(c.frames for c in self.counters.get(participant, []))
+
+    def rejoin_token(self) -> str:
+        """The newest rejoin token the server gave (``rejoin_token`` or ``restarting``)."""
+        for message in reversed(self.messages):
+            if message["type"] == "rejoin_token":
+                return str(message["token"])
+            if message["type"] == "status" and message.get("rejoin_token"):
+                return str(message["rejoin_token"])
+        return ""
+
+
+async def eventually(check: Any, what: str, deadline_s: float) -> float:
+    """Wait until ``await check()`` is true; return the seconds it took."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > deadline_s:
+            raise AssertionError(f"timed out after {deadline_s} s: {what}")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+def payload_key(payload: bytes) -> bytes:
+    return bytes(payload[-24:]) + len(payload).to_bytes(2, "big")
+
+
+def stamp(table: dict[bytes, float], key: bytes) -> None:
+    # A payload seen twice (a repeated audio frame) cannot be matched: dropped.
+    table[key] = -1.0 if key in table else time.monotonic()
+
+
+def hook_sent(person: Person, table: dict[bytes, float]) -> None:
+    """Stamp every RTP packet this person sends (before SRTP), keyed by its payload."""
+    transport = person.rtc.pc.getSenders()[0].transport
+    original = transport._send_rtp
+
+    async def send_rtp(data: bytes) -> None:
+        if 128 <= data[0] < 192 and not 192 <= data[1] <= 223:  # RTP, not RTCP
+            start = 12 + 4 * (data[0] & 0x0F)
+            if data[0] & 0x10:
+                start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+            stamp(table, payload_key(data[start:]))
+        await original(data)
+
+    transport._send_rtp = send_rtp
+
+
+def hook_arrived(person: Person, table: dict[bytes, float]) -> None:
+    """Stamp every video RTP packet this person receives (new receivers too, when called again)."""
+    for transceiver in person.rtc.pc.getTransceivers():
+        receiver = transceiver.receiver
+        if transceiver.kind != "video" or getattr(receiver, "_bench_hooked", False):
+            continue
+        receiver._bench_hooked = True
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: Any, arrival_time_ms: int, original: Any = original) -> None:
+            stamp(table, payload_key(packet.payload))
+            await original(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle
+
+
+def merge_stamps(tables: list[dict[bytes, float]]) -> dict[bytes, float]:
+    """Several people's send stamps in one table; a payload two of them sent is dropped."""
+    merged: dict[bytes, float] = {}
+    for table in tables:
+        for key, at in table.items():
+            merged[key] = -1.0 if key in merged else at
+    return merged
+
+
+def matched_delays(sent: dict[bytes, float], arrived: dict[bytes, float]) -> list[float]:
+    """Milliseconds from send to arrival of every payload stamped once on each side."""
+    return sorted(
+        1000 * (t - sent[key]) for key, t in arrived.items() if t >= 0 and sent.get(key, -1.0) >= 0
+    )
+
+
+# ---------------------------------------------------------------- one person, one process
+
+
+@dataclass
+class Spec:
+    """Who a person process is: the counselor (``login`` set: user name, password) or a member."""
+
+    base_url: str
+    code: str
+    name: str
+    login: tuple[str, str] | None = None
+    speaks: bool = True
+    measures_delay: bool = False  # stamps arrivals (the counselor's view of the delay)
+
+
+def person_main(spec: Spec, commands: Any, results: Any) -> None:
+    """A process's body: enter, then answer the bench's commands until ``stop``.
+
+    Commands: ``("admit", participant)`` (the counselor), ``("mark",)`` (reply with this
+    person's counts), ``("stop",)``. Replies: ``("joined", name, id, monotonic)`` once connected
+    (a member then waits to be admitted), ``("entered", name, id, monotonic)`` once in the room
+    (both again after a restart), ``("mark", name, frames, audio, sent, arrived)``,
+    ``("error", name, text)``.
+    """
+    asyncio.run(_person(spec, commands, results))
+
+
+async def _get(q: Any, wait_s: float) -> Any:
+    def take() -> Any:
+        try:
+            return q.get(timeout=wait_s)
+        except queue.Empty:
+            return None
+
+    return await asyncio.get_running_loop().run_in_executor(None, take)
+
+
+class _Life:
+    """One person's stay: entering, staying, and coming back after a server restart as the
+    web client does (the counselor with ``lead``, a member with the newest rejoin token)."""
+
+    def __init__(self, spec: Spec, http: Http, results: Any) -> None:
+        self.spec = spec
+        self.http = http
+        self.results = results
+        self.person: Person | None = None
+        self.past: list[Person] = []  # earlier connections: their frame counts still add up
+        self.sent: dict[bytes, float] = {}
+        self.arrived: dict[bytes, float] = {}
+
+    async def enter(self, rejoin: str = "") -> None:
+        person = Person(self.http, self.spec.code, self.spec.name)
+        if self.spec.login is not None:
+            await person.lead()
+        elif rejoin:
+            status, reply = await person.post(
+                f"/api/sessions/{self.spec.code}/rejoin", {"rejoin_token": rejoin}
+            )
+            if status != 200:
+                await person.close()
+                raise RuntimeError(f"rejoin answered {status}: {reply.get('error')}")
+            person.entry = reply
+        else:
+            status, reply = await person.join()
+            assert status == 200, reply
+        await person.connect()
+        self.person = person
+        hook_sent(person, self.sent)
+        self.results.put(("joined", self.spec.name, person.id, time.monotonic()))
+        if self.spec.login is None:
+            try:
+                await person.wait_for(
+                    lambda: any(m["status"] == "admitted" for m in person.by_type["status"]),
+                    "admitted",
+                    120,
+                )
+            except AssertionError:
+                seen = [m["status"] for m in person.by_type["status"]]
+                raise AssertionError(
+                    f"not admitted; statuses {seen}, errors {person.errors()}"
+                ) from None
+        person.send({"type": "microphone", "on": self.spec.speaks})
+        person.send({"type": "camera", "on": True})
+        self.results.put(("entered", self.spec.name, person.id, time.monotonic()))
+
+    async def stay(self) -> None:
+        """Come back whenever the server says it is restarting."""
+        while True:
+            await asyncio.sleep(0.2)
+            person = self.person
+            if person is None:
+                continue
+            if self.spec.measures_delay:
+                hook_arrived(person, self.arrived)
+            person.pin_bitrate()
+            restarting = any(m["status"] == "restarting" for m in person.by_type["status"])
+            if not restarting:
+                continue
+            token = person.rejoin_token()
+            self.past.append(person)
+            self.person = None
+            await person.close()
+            while self.person is None:
+                try:
+                    await self.enter(rejoin=token)
+                except (aiohttp.ClientError, OSError, RuntimeError, AssertionError):
+                    await asyncio.sleep(0.5)  # not back yet, or the counselor is not
+
+    def mark(self) -> tuple[Any, ...]:
+        people = [*self.past, *([self.person] if self.person else [])]
+        frames: dict[str, int] = {}
+        audio: dict[str, int] = {}
+        for person in people:
+            for publisher, counters in person.counters.items():
+                frames[publisher] = frames.get(publisher, 0) + sum(c.frames for c in counters)
+            for transceiver in person.rtc.pc.getTransceivers():
+                track = transceiver.receiver.track
+                publisher, kind = person.tracks.get(transceiver.mid or "", ("", ""))
+                if kind == "audio" and track is not None:
+                    packets = person.rtc.rtp_packets[track.id]
+                    audio[publisher] = audio.get(publisher, 0) + packets
+        sent, arrived = dict(self.sent), dict(self.arrived)
+        self.sent.clear()
+        self.arrived.clear()
+        return ("mark", self.spec.name, frames, audio, sent, arrived)
+
+
+async def _person(spec: Spec, commands: Any, results: Any) -> None:
+    async with aiohttp.ClientSession() as session:
+        http = Http(spec.base_url, session)
+        if spec.login is not None:
+            await log_in(http, *spec.login)
+        life = _Life(spec, http, results)
+        try:
+            await life.enter()
+        except Exception as error:  # reported to the bench, which stops
+            results.put(("error", spec.name, repr(error)))
+            return
+        staying = asyncio.ensure_future(life.stay())
+        try:
+            while True:
+                command = await _get(commands, 0.5)
+                if command is None:
+                    continue
+                if command[0] == "admit" and life.person is not None:
+                    life.person.send({"type": "admit", "participant": command[1]})
+                elif command[0] == "mark":
+                    results.put(life.mark())
+                elif command[0] == "stop":
+                    break
+        finally:
+            staying.cancel()
+            for person in [*life.past, *([life.person] if life.person else [])]:
+                await person.close()
+
+
+class Crowd:
+    """The bench's side: one process per person, their replies gathered."""
+
+    def __init__(self) -> None:
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self.inboxes: dict[str, Any] = {}
+        self.processes: list[Any] = []
+        self.ids: dict[str, str] = {}  # name -> current participant id
+        self.entered_at: dict[str, float] = {}
+        self._backlog: list[Any] = []
+
+    def start(self, spec: Spec) -> None:
+        inbox = self.ctx.Queue()
+        process = self.ctx.Process(target=person_main, args=(spec, inbox, self.results))
+        process.start()
+        self.inboxes[spec.name] = inbox
+        self.processes.append(process)
+
+    def take(self, kind: str, timeout: float, name: str | None = None) -> Any:
+        """The next reply of this kind (and person), keeping the others for later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in self._backlog:
+                if message[0] == kind and (name is None or message[1] == name):
+                    self._backlog.remove(message)
+                    return message
+            try:
+                message = self.results.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                who = name or "anyone"
+                raise AssertionError(f"no {kind!r} from {who} in {timeout} s") from None
+            if message[0] == "error":
+                raise AssertionError(f"{message[1]}: {message[2]}")
+            if message[0] == "entered":
+                self.ids[message[1]] = message[2]
+                self.entered_at[message[1]] = message[3]
+            self._backlog.append(message)
+
+    def poll(self) -> None:
+        """Read what has arrived (entries after a restart) without waiting."""
+        try:
+            while True:
+                message = self.results.get_nowait()
+                if message[0] == "entered":
+                    self.ids[message[1]] = message[2]
+                    self.entered_at[message[1]] = message[3]
+                    continue
+                self._backlog.append(message)
+        except queue.Empty:
+            pass
+
+    def send(self, name: str, *command: Any) -> None:
+        self.inboxes[name].put(command)
+
+    def marks(self) -> dict[str, tuple[Any, ...]]:
+        """Every person's counts now: name -> (frames per publisher id, audio packets per
+        publisher id, sent stamps, arrival stamps)."""
+        for inbox in self.inboxes.values():
+            inbox.put(("mark",))
+        got = {}
+        for _ in self.inboxes:
+            message = self.take("mark", 60)
+            got[message[1]] = message[2:]
+        return got
+
+    def stop(self) -> None:
+        for inbox in self.inboxes.values():
+            inbox.put(("stop",))
+        for process in self.processes:
+            process.join(timeout=20)
+            if process.is_alive():
+                process.terminate()
