@@ -252,6 +252,9 @@ class Spec:
     login: tuple[str, str] | None = None
     speaks: bool = True
     measures_delay: bool = False  # stamps arrivals (the counselor's view of the delay)
+    # How many cameras the page shows (last-N, the ``view`` message), as the web client says:
+    # 4 on a phone, 9 on a laptop (web/static/js/adaptive.js). None: never says (all of them).
+    max_videos: int | None = None
 
 
 def person_main(spec: Spec, commands: Any, results: Any) -> None:
@@ -322,6 +325,8 @@ class _Life:
                 ) from None
         person.send({"type": "microphone", "on": self.spec.speaks})
         person.send({"type": "camera", "on": True})
+        if self.spec.max_videos is not None:
+            person.send({"type": "view", "tiles": [], "max_videos": self.spec.max_videos})
         self.results.put(("entered", self.spec.name, person.id, time.monotonic()))
 
     async def stay(self) -> None:
@@ -337,6 +342,7 @@ class _Life:
             restarting = any(m["status"] == "restarting" for m in person.by_type["status"])
             if not restarting:
                 continue
+            self.results.put(("told", self.spec.name, person.id, time.monotonic()))
             token = person.rejoin_token()
             self.past.append(person)
             self.person = None
@@ -405,6 +411,7 @@ class Crowd:
         self.processes: list[Any] = []
         self.ids: dict[str, str] = {}  # name -> current participant id
         self.entered_at: dict[str, float] = {}
+        self.told_at: dict[str, float] = {}
         self._backlog: list[Any] = []
 
     def start(self, spec: Spec) -> None:
@@ -429,9 +436,7 @@ class Crowd:
                 raise AssertionError(f"no {kind!r} from {who} in {timeout} s") from None
             if message[0] == "error":
                 raise AssertionError(f"{message[1]}: {message[2]}")
-            if message[0] == "entered":
-                self.ids[message[1]] = message[2]
-                self.entered_at[message[1]] = message[3]
+            self._note(message)
             self._backlog.append(message)
 
     def poll(self) -> None:
@@ -439,16 +444,33 @@ class Crowd:
         try:
             while True:
                 message = self.results.get_nowait()
-                if message[0] == "entered":
-                    self.ids[message[1]] = message[2]
-                    self.entered_at[message[1]] = message[3]
-                    continue
+                self._note(message)
                 self._backlog.append(message)
         except queue.Empty:
             pass
 
+    def _note(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "entered":
+            self.ids[message[1]] = message[2]
+            self.entered_at[message[1]] = message[3]
+        elif message[0] == "told":
+            self.told_at[message[1]] = message[3]
+
     def send(self, name: str, *command: Any) -> None:
         self.inboxes[name].put(command)
+
+    def fill(self, counselor: Spec, members: list[Spec]) -> None:
+        """The counselor enters, then the members, admitted in the order they arrive."""
+        self.start(counselor)
+        self.take("joined", 90, counselor.name)
+        self.take("entered", 30, counselor.name)
+        for member in members:
+            self.start(member)
+        for _ in members:
+            joined = self.take("joined", 120)
+            self.send(counselor.name, "admit", joined[2])
+        for member in members:
+            self.take("entered", 60, member.name)
 
     def marks(self) -> dict[str, tuple[Any, ...]]:
         """Every person's counts now: name -> (frames per publisher id, audio packets per

@@ -88,17 +88,11 @@ async def main() -> None:
             http = Http(server.base_url, session)
             code = await counselor_session(http, "soak", PASSWORD, "Soak 2 jam")
             base = server.base_url
-            crowd.start(Spec(base, code, COUNSELOR, ("soak", PASSWORD), measures_delay=True))
-            crowd.take("joined", 90, COUNSELOR)
-            crowd.take("entered", 30, COUNSELOR)
             names = [f"Siswa {i + 1}" for i in range(args.members)]
-            for index, name in enumerate(names):
-                crowd.start(Spec(base, code, name, speaks=index < args.speakers))
-            for _ in names:  # admitted in the order they arrive, as a counselor would
-                joined = crowd.take("joined", 120)
-                crowd.send(COUNSELOR, "admit", joined[2])
-            for name in names:
-                crowd.take("entered", 60, name)
+            crowd.fill(
+                Spec(base, code, COUNSELOR, ("soak", PASSWORD), measures_delay=True),
+                [Spec(base, code, n, speaks=i < args.speakers) for i, n in enumerate(names)],
+            )
             speakers = [crowd.ids[n] for n in names[: args.speakers]]
             started = time.monotonic()
             while True:

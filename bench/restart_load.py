@@ -1,0 +1,147 @@
+"""SIGTERM under load: a 1+N session with cameras on, the server stopped and started again
+(issue 14).
+
+A real ``lingkar serve`` on a fixed port (SQLite, self-signed TLS); a counselor on a laptop and
+``--members`` members on phones, each an aiortc peer in a process of its own (bench/crowd.py),
+all admitted, cameras on, the counselor and ``--speakers`` members speaking. Each page says how
+many cameras it shows, as the web client does (9 on a laptop, 4 on a phone: last-N). Once every
+page receives its videos, the server gets SIGTERM, and a new one starts on the same port and
+data directory. Every person comes back as the web client does: the counselor with ``lead``
+(the login cookie), members with the rejoin token the ``restarting`` status carried, retried
+until the counselor is back.
+
+Reported: who was told (``restarting``), how long the old process took to exit, and, from the
+moment the new one printed its address, when each person was in the room again and when the
+videos flowed again (the counselor receiving every camera it shows, each member receiving the
+counselor's).
+
+    .venv/bin/python -m bench.restart_load [--members 15] [--speakers 2]
+
+The last line is:
+    people=<n> told=<n> exit_s=<f> start_s=<f> back_all_s=<f> media_all_s=<f>
+(``exit_s``: SIGTERM to the old process's exit; ``start_s``: from then until the new one printed
+its address; ``back_all_s`` and ``media_all_s``: from that moment until the last person was in
+the room again, and until every page's videos flowed again.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bench.crowd import Crowd, Http, Spec, counselor_session
+from tests import serverproc
+from tests.deploy.coturn import free_listening_port
+
+PASSWORD = "kata sandi restart panjang"
+COUNSELOR = "Bu Restart"
+LAPTOP_VIDEOS = 9
+PHONE_VIDEOS = 4
+FRAMES = 10  # new frames that count as "the video flows again"
+
+
+def receiving(
+    marks: dict[str, tuple], ids: dict[str, str], since: dict[str, dict[str, int]]
+) -> bool:
+    """Whether the counselor has FRAMES new frames from as many members as the page shows, and
+    every member FRAMES new frames of the counselor's camera (counts from ``since``)."""
+    counselor = ids[COUNSELOR]
+
+    def new(viewer: str, publisher: str) -> int:
+        return marks[viewer][0].get(publisher, 0) - since[viewer].get(publisher, 0)
+
+    members = [n for n in marks if n != COUNSELOR]
+    shown = sum(new(COUNSELOR, ids[n]) >= FRAMES for n in members)
+    if shown < min(LAPTOP_VIDEOS, len(members)):
+        return False
+    return all(new(n, counselor) >= FRAMES for n in members)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=15)
+    parser.add_argument("--speakers", type=int, default=2)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="lingkar-restart-load-"))
+    port = str(free_listening_port())
+    servers = [serverproc.start_server(data_dir, "--port", port)]
+    crowd = Crowd()
+    try:
+        serverproc.add_counselor(data_dir, "restart", COUNSELOR, PASSWORD)
+        base = servers[0].base_url
+        async with aiohttp.ClientSession() as session:
+            code = await counselor_session(Http(base, session), "restart", PASSWORD, "Restart")
+        names = [f"Siswa {i + 1}" for i in range(args.members)]
+        crowd.fill(
+            Spec(base, code, COUNSELOR, ("restart", PASSWORD), max_videos=LAPTOP_VIDEOS),
+            [
+                Spec(base, code, n, speaks=i < args.speakers, max_videos=PHONE_VIDEOS)
+                for i, n in enumerate(names)
+            ],
+        )
+        zero: dict[str, dict[str, int]] = {n: {} for n in [COUNSELOR, *names]}
+        started = time.monotonic()
+        while not receiving(crowd.marks(), crowd.ids, zero):
+            if time.monotonic() - started > 120:
+                raise AssertionError("the room's videos did not all flow within 120 s")
+            await asyncio.sleep(1)
+        print(f"room of {len(names) + 1} up in {time.monotonic() - started:.1f} s", flush=True)
+        await asyncio.sleep(5)
+        before = crowd.marks()
+        since = {n: dict(m[0]) for n, m in before.items()}
+        old_ids = dict(crowd.ids)
+
+        term = time.monotonic()
+        code_exit = servers[0].stop()  # SIGTERM; waits for the exit
+        exited = time.monotonic()
+        servers.append(serverproc.start_server(data_dir, "--port", port))
+        up = time.monotonic()
+        print(
+            f"SIGTERM: exit code {code_exit} after {exited - term:.1f} s; the new server "
+            f"printed its address {up - exited:.1f} s later",
+            flush=True,
+        )
+        media_at = None
+        while time.monotonic() - up < 120:
+            crowd.poll()
+            back = [n for n in crowd.ids if crowd.ids[n] != old_ids[n]]
+            if len(back) == len(old_ids):
+                if receiving(crowd.marks(), crowd.ids, since):
+                    media_at = time.monotonic()
+                    break
+            await asyncio.sleep(0.5)
+        crowd.poll()
+        told = [n for n in crowd.told_at if crowd.told_at[n] >= term - 1]
+        back_after_up = {
+            n: crowd.entered_at[n] - up for n in crowd.ids if crowd.ids[n] != old_ids[n]
+        }
+        for name in [COUNSELOR, *names]:
+            where = (
+                f"back {back_after_up[name]:.1f} s after" if name in back_after_up else "NOT back"
+            )
+            print(f"{name}: told {'yes' if name in told else 'NO'}, {where}", flush=True)
+        media_s = f"{media_at - up:.1f}" if media_at else "nan"
+        print(
+            f"people={len(old_ids)} told={len(told)} exit_s={exited - term:.1f} "
+            f"start_s={up - exited:.1f} "
+            f"back_all_s={max(back_after_up.values(), default=float('nan')):.1f} "
+            f"media_all_s={media_s}"
+        )
+    except BaseException:
+        for server in servers:
+            print("".join(server.output[-30:]), file=sys.stderr)
+        raise
+    finally:
+        crowd.stop()
+        for server in servers:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
