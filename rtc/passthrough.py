@@ -27,8 +27,8 @@ never creates an encoder; packets are written by :class:`Wire` (SRTP protect thr
 pylibsrtp's cffi binding, UDP sendto; the header is rewritten by :mod:`rtc.forwarder`) and
 ``sender._handle_rtcp_packet`` is wrapped to route PLI/FIR/NACK to the forwarder.
 
-All names touched are listed in :data:`PRIVATE_NAMES` (and :data:`rtc.receiving.PRIVATE_NAMES`,
-:data:`PYLIBSRTP_SESSION_NAMES`) and checked by :mod:`rtc.selftest`.
+Every private name touched is listed in :data:`rtc.private_names.PRIVATE_NAMES` and checked by
+:mod:`rtc.selftest`.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ from pylibsrtp._binding import ffi as srtp_ffi
 from pylibsrtp._binding import lib as srtp_lib
 
 from rtc.counters import Counters
-from rtc.receiving import DTLS_PRIVATE_NAMES, ReceiveHandler, install_inline_receive
-from rtc.receiving import PRIVATE_NAMES as RECEIVER_NAMES
+from rtc.receiving import ReceiveHandler, install_inline_receive
 from rtc.routing import install_mid_routing
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
@@ -63,28 +62,7 @@ SENDER_PACKET_COUNT = "_RTCRtpSender__packet_count"
 SENDER_OCTET_COUNT = "_RTCRtpSender__octet_count"
 # asyncio's selector datagram transport keeps its socket here (CPython 3.11).
 ASYNCIO_TRANSPORT_SOCKET = "_sock"
-# pylibsrtp 1.0 Session attributes Wire.protect uses (the srtp_t, its 1500-byte buffer).
-PYLIBSRTP_SESSION_NAMES = ("_srtp", "_cdata", "_buffer")
 srtp_protect = srtp_lib.srtp_protect
-
-# (class, attribute) pairs this module relies on; rtc.selftest checks they exist.
-PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
-    *RECEIVER_NAMES,
-    *DTLS_PRIVATE_NAMES,
-    ("RTCRtpReceiver", "_handle_rtp_packet"),
-    ("RTCRtpReceiver", "_send_rtcp_pli"),
-    ("RTCRtpReceiver", "receive"),
-    ("RTCRtpSender", "_handle_rtcp_packet"),
-    ("RTCDtlsTransport", "_send_rtp"),
-    ("RTCDtlsTransport", "_rtp_router"),
-    ("RTCDtlsTransport", "_tx_srtp"),
-    ("RTCRtpReceiver", RECEIVER_DECODER_QUEUE),
-    ("RTCRtpSender", SENDER_ENCODER),
-    ("RTCRtpSender", SENDER_NTP_TIMESTAMP),
-    ("RTCRtpSender", SENDER_RTP_TIMESTAMP),
-    ("RTCRtpSender", SENDER_PACKET_COUNT),
-    ("RTCRtpSender", SENDER_OCTET_COUNT),
-)
 
 
 def aiortc_version() -> str:

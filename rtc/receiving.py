@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -34,6 +35,8 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unwrap_rtx
 from rtc.ntpclock import current_ms
 
 RtpHandler = Callable[[Any, int], Awaitable[None]]
+# Task(eager_start=True) exists from Python 3.12 on.
+EAGER_TASKS = sys.version_info >= (3, 12)
 RtxLookup = Callable[[int], "int | None"]
 
 logger = logging.getLogger(__name__)
@@ -89,19 +92,6 @@ class UpstreamRemb:
 # One NACK generator per media SSRC of a track: a camera's layers, or a new SSRC after the
 # browser replaced its track. More are not kept (a browser sending SSRC after SSRC).
 MAX_NACKED_STREAMS = 8
-
-# (class, attribute) pairs for rtc.selftest.
-PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
-    ("RTCRtpReceiver", "_enabled"),
-    ("RTCRtpReceiver", "_send_rtcp"),
-    ("RTCRtpReceiver", "_send_rtcp_nack"),
-    ("RTCRtpReceiver", RECEIVER_CODECS),
-    ("RTCRtpReceiver", RECEIVER_ESTIMATOR),
-    ("RTCRtpReceiver", RECEIVER_NACK_GENERATOR),
-    ("RTCRtpReceiver", RECEIVER_REMOTE_STREAMS),
-    ("RTCRtpReceiver", RECEIVER_RTX_SSRC),
-    ("RTCRtpReceiver", RECEIVER_RTCP_SSRC),
-)
 
 
 def _attribute(receiver: Any, name: str) -> Any:
@@ -204,12 +194,6 @@ class ReceiveHandler:
 CONNECTION_QUEUE = "_queue"
 DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
 DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
-DTLS_PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
-    ("RTCDtlsTransport", "_rx_srtp"),
-    ("RTCDtlsTransport", "_handle_rtp_data"),
-    ("RTCDtlsTransport", DTLS_RX_BYTES),
-    ("RTCDtlsTransport", DTLS_RX_PACKETS),
-)
 
 
 class InlineReceive:
@@ -273,16 +257,44 @@ def install_inline_receive(dtls: Any) -> InlineReceive:
     return InlineReceive(dtls)
 
 
+def _log_outcome(task: asyncio.Task[None]) -> None:
+    """A finished eager task's exception, logged as :func:`run_eagerly` logs one."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if isinstance(exc, pylibsrtp.Error):
+        logger.debug("SRTP failed while forwarding: %s", exc)
+    elif exc is not None:
+        logger.error("inline RTP handling failed", exc_info=exc)
+
+
+def _run_eager_task(coro: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
+    """Python 3.12 and later: a Task started eagerly runs now, up to its first wait, and is
+    never scheduled when it finishes without one."""
+    task = asyncio.Task(coro, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    if task.done():
+        _log_outcome(task)
+        return
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    task.add_done_callback(_log_outcome)
+
+
 def run_eagerly(coro: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
     """Run ``coro`` now, up to its first real wait; a task finishes it from there.
 
-    What Python 3.12's eager task factory does, for one coroutine: no task, no loop turn,
-    when the coroutine never waits. An exception is logged, as a failed task's would be;
-    an SRTP error at debug level only, as aiortc's receive loop does.
+    What Python 3.12's eager tasks do, for one coroutine: no loop turn when the coroutine
+    never waits. On 3.12 and later it is one (:func:`_run_eager_task`); on 3.11, which has
+    none, the coroutine is stepped here and a waiting one handed to a task. An exception is
+    logged, as a failed task's would be; an SRTP error at debug level only, as aiortc's
+    receive loop does.
 
     When one packet's handling waits (rare) and the next packet is handled meanwhile, the
     two may be forwarded out of order; subscribers' jitter buffers re-order RTP anyway.
     """
+    if EAGER_TASKS:
+        _run_eager_task(coro, tasks)
+        return
     try:
         waiting_on = coro.send(None)
     except StopIteration:

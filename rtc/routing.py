@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# (class, attribute) pairs for rtc.selftest.
-PRIVATE_NAMES: tuple[tuple[str, str], ...] = (("RTCDtlsTransport", "_rtp_router"),)
-
 
 class MidRouting:
     """Stands in for one transport's ``RtpRouter.route_rtp``."""

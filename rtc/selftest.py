@@ -11,29 +11,19 @@ import asyncio
 import time
 from typing import Any
 
-import aioice
 from aiortc import (
     AudioStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
     VideoStreamTrack,
-    rtcdtlstransport,
     rtcrtpreceiver,
-    rtcrtpsender,
-    rtcsctptransport,
 )
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
-from pylibsrtp import Policy, Session
 
-from rtc.passthrough import (
-    PRIVATE_NAMES,
-    PYLIBSRTP_SESSION_NAMES,
-    RECEIVER_DECODER_QUEUE,
-    aiortc_version,
-)
-from rtc.receiving import CONNECTION_QUEUE
+from rtc.passthrough import RECEIVER_DECODER_QUEUE, aiortc_version
+from rtc.private_names import missing
 from rtc.room import Room
 from rtc.trackid import TrackId
 
@@ -72,30 +62,9 @@ class _Frames(VideoStreamTrack):
 
 
 def _check_names() -> None:
-    classes: dict[str, Any] = {
-        "RTCRtpReceiver": rtcrtpreceiver.RTCRtpReceiver,
-        "RTCRtpSender": rtcrtpsender.RTCRtpSender,
-        "RTCDtlsTransport": rtcdtlstransport.RTCDtlsTransport,
-        "RTCSctpTransport": rtcsctptransport.RTCSctpTransport,
-        "Connection": aioice.Connection,
-    }
-    names = (
-        *PRIVATE_NAMES,
-        ("RTCSctpTransport", "_data_channel_receive"),
-        ("Connection", "data_received"),
-        ("Connection", CONNECTION_QUEUE),
-    )
-    for class_name, attribute in names:
-        cls = classes[class_name]
-        # Methods live on the class; attributes such as _rtp_router are set in __init__.
-        if not hasattr(cls, attribute) and attribute not in cls.__init__.__code__.co_names:
-            raise SelfTestError(f"{class_name}.{attribute} is missing")
-    if "decoder_worker" not in rtcrtpreceiver.__dict__:
-        raise SelfTestError("aiortc.rtcrtpreceiver.decoder_worker is missing")
-    session = Session(Policy(key=bytes(30), ssrc_type=Policy.SSRC_ANY_OUTBOUND))
-    for attribute in PYLIBSRTP_SESSION_NAMES:
-        if not hasattr(session, attribute):
-            raise SelfTestError(f"pylibsrtp's Session.{attribute} is missing")
+    gone = missing()
+    if gone:
+        raise SelfTestError(f"{', '.join(str(entry) for entry in gone)} is missing")
 
 
 async def _client(name: str, room: Room, *tracks: Any) -> tuple[Any, Any]:

@@ -1,7 +1,9 @@
 """The server is killed (kill -9: no goodbye, no restart message) mid-session and started again
-on the same address (issue 14). The counselor's page enters again by itself with her login, and
-the student's page comes back with the last rejoin token the server gave her: both in the room,
-hearing each other, and the student needs no new admission."""
+on the same address (issue 14), on SQLite and on PostgreSQL. The counselor's page enters again by
+itself with her login, and the student's page comes back with the last rejoin token the server
+gave her: both in the room, hearing each other, and the student needs no new admission. What was
+stored before the kill (the session, its attendance) is there afterwards, unchanged, and the
+SQLite file passes its integrity check."""
 
 from __future__ import annotations
 
@@ -9,12 +11,18 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import Browser, expect
 
+from server.db import schema
+from server.db.database import open_database
+from server.platform.settings import Settings
 from tests.browser.steps import audio_packets, eventually, join_admitted, open_room_as_leader
 from tests.deploy.coturn import free_listening_port
+from tests.pgserver import postgres_cluster
 from tests.serverproc import ServerProcess, start_server
 
 pytestmark = pytest.mark.browser
@@ -26,8 +34,52 @@ async def rising(read: Callable[[], Awaitable[int]]) -> bool:
     return await read() > before
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """None for the embedded SQLite; else a PostgreSQL cluster's URL, given to the server and
+    the CLI as an administrator would (LINGKAR_DATABASE_URL)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_cluster() as url:
+        monkeypatch.setenv("LINGKAR_DATABASE_URL", url)
+        yield url
+
+
+async def stored(data_dir: Path, database_url: str | None, code: str) -> dict[str, Any]:
+    """What the database holds of the session: its row and its attendance (all but the time a
+    person left, which a restart may set), and SQLite's integrity check."""
+    engine = await open_database(Settings(data_dir=data_dir, database_url=database_url))
+    try:
+        async with engine.connect() as conn:
+            session = (
+                await conn.execute(sa.select(schema.sessions).where(schema.sessions.c.code == code))
+            ).one()
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        schema.attendance.c.participant,
+                        schema.attendance.c.name,
+                        schema.attendance.c.role,
+                        schema.attendance.c.joined_at,
+                        schema.attendance.c.admitted_at,
+                    ).where(schema.attendance.c.session_id == session.id)
+                )
+            ).all()
+            check = "ok"
+            if database_url is None:
+                check = (await conn.execute(sa.text("PRAGMA integrity_check"))).scalar_one()
+        return {
+            "session": (session.id, session.code, session.title),
+            "attendance": {tuple(row) for row in rows},
+            "integrity": check,
+        }
+    finally:
+        await engine.dispose()
+
+
 async def test_a_killed_server_comes_back_with_everyone_in_the_room(
-    tmp_path: Path, browser: Browser
+    tmp_path: Path, browser: Browser, database_url: str | None
 ) -> None:
     data_dir = tmp_path / "data"
     port = str(free_listening_port())
@@ -49,6 +101,8 @@ async def test_a_killed_server_comes_back_with_everyone_in_the_room(
         await eventually(heard, "the counselor hears Rina")
         await eventually(hears, "Rina hears the counselor")
 
+        before = await stored(data_dir, database_url, code)
+        assert {(row[1], row[2]) for row in before["attendance"]} >= {("Rina", "member")}
         servers[0].process.kill()  # SIGKILL: nobody is told anything
         servers[0].process.wait()
         await asyncio.sleep(2)
@@ -63,6 +117,10 @@ async def test_a_killed_server_comes_back_with_everyone_in_the_room(
         await expect(leader.locator("#waiting-count")).to_have_text("0")
         for page in (leader, rina):
             await expect(page.locator("#room-state")).not_to_contain_text("Reconnecting")
+        after = await stored(data_dir, database_url, code)
+        assert after["session"] == before["session"]
+        assert before["attendance"] <= after["attendance"], "a stored attendance row changed"
+        assert after["integrity"] == "ok"
     finally:
         for server in servers:
             server.stop()
