@@ -7,6 +7,8 @@ packages import only the layers below them; and no module imports another one's 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,3 +136,21 @@ def test_the_rule_sees_a_circle() -> None:
     """The check itself: a circle made of a late import is found."""
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_server_starts_without_the_pdf_library() -> None:
+    """fpdf and the image libraries it brings (about 20 MB of RSS) load with the first PDF
+    report, not with the server (docs/performance.md, "Memory")."""
+
+    probe = (
+        "import sys, server.serve, server.app; print(sorted({'fpdf', 'PIL'} & set(sys.modules)))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    assert shown == "[]", f"loaded at start: {shown}"

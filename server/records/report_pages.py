@@ -33,7 +33,6 @@ from server.records.report import (
     save_conclusions,
 )
 from server.records.report_csv import report_csv
-from server.records.report_pdf import FontMissingError, report_pdf
 from server.sessions.dashboard import local_time
 from server.sessions.store import GuidanceSession, get_counselor_session
 
@@ -126,6 +125,10 @@ async def report_pdf_download(request: web.Request) -> web.Response:
     session = await _own(request, counselor)
     context = page_context(request)
     report = await _load(request, session, context["lang"])
+    # fpdf and the image libraries it loads (about 20 MB) come in with the first PDF asked
+    # for, not at start: most servers never make one (docs/performance.md, "Memory").
+    from server.records.report_pdf import FontMissingError, report_pdf
+
     try:
         body = report_pdf(report, context["t"])
     except FontMissingError as exc:
