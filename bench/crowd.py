@@ -310,6 +310,12 @@ class _Life:
         await person.connect()
         self.person = person
         hook_sent(person, self.sent)
+        name, results = self.spec.name, self.results
+
+        @person.rtc.pc.on("connectionstatechange")
+        def changed() -> None:  # reported: a soak must show a connection that drops
+            state = person.rtc.pc.connectionState
+            results.put(("state", name, state, time.monotonic()))
         self.results.put(("joined", self.spec.name, person.id, time.monotonic()))
         if self.spec.login is None:
             try:
@@ -412,6 +418,7 @@ class Crowd:
         self.ids: dict[str, str] = {}  # name -> current participant id
         self.entered_at: dict[str, float] = {}
         self.told_at: dict[str, float] = {}
+        self.states: list[tuple[float, str, str]] = []  # (when, who, connection state)
         self._backlog: list[Any] = []
 
     def start(self, spec: Spec) -> None:
@@ -455,6 +462,8 @@ class Crowd:
             self.entered_at[message[1]] = message[3]
         elif message[0] == "told":
             self.told_at[message[1]] = message[3]
+        elif message[0] == "state":
+            self.states.append((message[3], message[1], message[2]))
 
     def send(self, name: str, *command: Any) -> None:
         self.inboxes[name].put(command)

@@ -111,10 +111,9 @@ async def main() -> None:
         while time.monotonic() - up < 120:
             crowd.poll()
             back = [n for n in crowd.ids if crowd.ids[n] != old_ids[n]]
-            if len(back) == len(old_ids):
-                if receiving(crowd.marks(), crowd.ids, since):
-                    media_at = time.monotonic()
-                    break
+            if len(back) == len(old_ids) and receiving(crowd.marks(), crowd.ids, since):
+                media_at = time.monotonic()
+                break
             await asyncio.sleep(0.5)
         crowd.poll()
         told = [n for n in crowd.told_at if crowd.told_at[n] >= term - 1]

@@ -77,6 +77,7 @@ async def main() -> None:
     parser.add_argument("--speakers", type=int, default=2, help="members with the microphone on")
     parser.add_argument("--every", type=float, default=60, help="seconds per reported window")
     parser.add_argument("--compare", type=int, default=10, help="windows compared at each end")
+    parser.add_argument("--server-log", type=Path, help="write the server's output here")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-session-soak-"))
     server = serverproc.start_server(data_dir)
@@ -126,6 +127,13 @@ async def main() -> None:
                 audio_before = audio
                 sent = merge_stamps([mark[2] for mark in marks.values()])
                 delays = matched_delays(sent, marks[COUNSELOR][3])
+                crowd.poll()
+                for when, who, state in crowd.states:
+                    if state in ("disconnected", "failed", "closed"):
+                        print(f"  {who}: connection {state} at minute {(when - started) / 60:.1f}")
+                crowd.states.clear()
+                if args.server_log:
+                    args.server_log.write_text("".join(server.output))
                 rss, fds, threads = sample(process)
                 row = {
                     "minute": (now - started) / 60,
