@@ -271,7 +271,8 @@ def _log_outcome(task: asyncio.Task[None]) -> None:
 def _run_eager_task(coro: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
     """Python 3.12 and later: a Task started eagerly runs now, up to its first wait, and is
     never scheduled when it finishes without one."""
-    task = asyncio.Task(coro, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+    loop = asyncio.get_running_loop()  # eager_start needs it given (3.13: None has no is_running)
+    task = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
     if task.done():
         _log_outcome(task)
         return

@@ -1,4 +1,4 @@
-# Shared by scripts/run.sh and scripts/test.sh: find Python 3.11, install missing Debian
+# Shared by scripts/run.sh and scripts/test.sh: find Python 3.11-3.13, install missing Debian
 # packages, keep .venv in step with pyproject.toml. Sourced, not run.
 set -eu
 
@@ -28,15 +28,17 @@ jemalloc_lib() {
     echo "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2"
 }
 
+# Python 3.11 to 3.13 (pyproject.toml's requires-python): 3.11 first, the version CI runs.
 find_python() {
-    for candidate in python3.11 python3; do
+    for candidate in python3.11 python3.13 python3.12 python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&
-            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+            "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))'
+        then
             command -v "$candidate"
             return 0
         fi
     done
-    echo "lingkar: Python 3.11 is needed (python3.11 on PATH)" >&2
+    echo "lingkar: Python 3.11, 3.12 or 3.13 is needed (python3.11 on PATH, say)" >&2
     exit 1
 }
 
@@ -46,9 +48,9 @@ ensure_venv() {
     python=$(find_python)
     if [ ! -x "$VENV/bin/python" ]; then
         if ! "$python" -m venv "$VENV" 2>/dev/null; then
-            # Debian's python3.11 ships venv separately.
+            # Debian's Pythons ship venv separately (python3.11-venv, python3-venv, ...).
             rm -rf "$VENV"
-            apt_install python3.11-venv
+            apt_install "$(basename "$python")-venv"
             "$python" -m venv "$VENV"
         fi
     fi
