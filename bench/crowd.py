@@ -133,7 +133,7 @@ class Person(LiveClient):
     """A participant with a small synthetic camera and a tone, counting frames per publisher.
 
     ``frames_of(participant)`` sums the frames of every video track this person has received
-    from that participant (a reconnection makes new tracks; the counts go on adding up).
+    from that participant.
     """
 
     def __init__(self, http: Http, code: str, name: str) -> None:
@@ -149,8 +149,29 @@ class Person(LiveClient):
                 counter = FrameCounter()
                 # Set before aiortc starts the receiver's decoder thread with its queue.
                 transceiver.receiver._RTCRtpReceiver__decoder_queue = counter
-                publisher = self.tracks.get(transceiver.mid, ("", ""))[0]
-                self.counters.setdefault(publisher, []).append(counter)
+                self.counters.setdefault(transceiver.mid or "", []).append(counter)
+
+    def frame_counts(self) -> dict[str, int]:
+        """Video frames so far per publisher (the transceiver's publisher now, by its mid)."""
+        counts: dict[str, int] = {}
+        for mid, counters in self.counters.items():
+            publisher = self.tracks.get(mid, ("", ""))[0]
+            counts[publisher] = counts.get(publisher, 0) + sum(c.frames for c in counters)
+        return counts
+
+    def table(self) -> list[tuple[Any, ...]]:
+        """Each transceiver: mid, kind, direction, publisher, frames counted (a bench's debug)."""
+        return [
+            (
+                t.mid,
+                t.kind,
+                t.currentDirection,
+                self.tracks.get(t.mid or "", ("?", "?")),
+                sum(c.frames for c in self.counters.get(t.mid or "", [])),
+                self.rtc.rtp_packets.get(t.receiver.track.id, 0) if t.receiver.track else None,
+            )
+            for t in self.rtc.pc.getTransceivers()
+        ]
 
     def pin_bitrate(self) -> None:
         """Hold the camera's encoder at VIDEO_BPS (again after each REMB from the server)."""
@@ -160,7 +181,7 @@ class Person(LiveClient):
                 encoder._Vp8Encoder__target_bitrate = VIDEO_BPS
 
     def frames_of(self, participant: str) -> int:
-        return sum(c.frames for c in self.counters.get(participant, []))
+        return self.frame_counts().get(participant, 0)
 
     def rejoin_token(self) -> str:
         """The newest rejoin token the server gave (``rejoin_token`` or ``restarting``)."""
@@ -316,6 +337,7 @@ class _Life:
         def changed() -> None:  # reported: a soak must show a connection that drops
             state = person.rtc.pc.connectionState
             results.put(("state", name, state, time.monotonic()))
+
         self.results.put(("joined", self.spec.name, person.id, time.monotonic()))
         if self.spec.login is None:
             try:
@@ -364,8 +386,8 @@ class _Life:
         frames: dict[str, int] = {}
         audio: dict[str, int] = {}
         for person in people:
-            for publisher, counters in person.counters.items():
-                frames[publisher] = frames.get(publisher, 0) + sum(c.frames for c in counters)
+            for publisher, count in person.frame_counts().items():
+                frames[publisher] = frames.get(publisher, 0) + count
             for transceiver in person.rtc.pc.getTransceivers():
                 track = transceiver.receiver.track
                 publisher, kind = person.tracks.get(transceiver.mid or "", ("", ""))
@@ -399,6 +421,8 @@ async def _person(spec: Spec, commands: Any, results: Any) -> None:
                     life.person.send({"type": "admit", "participant": command[1]})
                 elif command[0] == "mark":
                     results.put(life.mark())
+                elif command[0] == "table" and life.person is not None:
+                    results.put(("table", spec.name, life.person.table()))
                 elif command[0] == "stop":
                     break
         finally:

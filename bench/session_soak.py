@@ -102,6 +102,10 @@ async def main() -> None:
                     break
                 if time.monotonic() - started > 120:
                     short = {k: n for k, n in pair_frames(marks, crowd.ids).items() if n < 30}
+                    crowd.send(COUNSELOR, "table")
+                    print("ids:", crowd.ids, "\ncounselor's transceivers:", flush=True)
+                    for row in crowd.take("table", 30, COUNSELOR)[2]:
+                        print("  ", row, flush=True)
                     raise AssertionError(f"pairs short of 30 frames after 120 s: {short}")
                 await asyncio.sleep(1)
             print(
