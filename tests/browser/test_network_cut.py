@@ -1,7 +1,8 @@
 """Eight seconds without network (issue 14): a student's phone goes through a tunnel. Her
 Chromium runs in a network namespace whose link is cut, then restored (tests/weaklink.py).
-Her page comes back by itself: in the room, without a new admission, her raised hand kept,
-heard by the counselor and hearing her again; the counselor's lobby stays empty. Another
+Her page comes back by itself: in the room, without a new admission, her raised hand, her open
+microphone and the stage kept, heard by the counselor and hearing her again; the counselor's
+lobby stays empty. Another
 student, on a good link, is heard throughout."""
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ async def test_eight_seconds_without_network(
     await eventually(heard_by_counselor, "the counselor hears Sinta")
     await eventually(hears_counselor, "Sinta hears the counselor")
     await eventually(budi_heard, "the counselor hears Budi")
+    first_stage = await sinta.locator("#stage-label").inner_text()
+    await leader.get_by_role("button", name="Next stage").click()  # still open speaking
+    await expect(sinta.locator("#stage-label")).not_to_have_text(first_stage)
+    stage = await sinta.locator("#stage-label").inner_text()
 
     weak_link.cut()
     cut_at = time.monotonic()
@@ -95,6 +100,9 @@ async def test_eight_seconds_without_network(
         "aria-pressed", "true"
     )
     await expect(sinta.locator("#room-state")).not_to_contain_text("Reconnecting")
+    # The stage she left is the stage she finds (members enter muted: being heard above also
+    # shows her microphone state was kept, not reset).
+    await expect(sinta.locator("#stage-label")).to_have_text(stage)
     await expect(leader.locator("#waiting-count")).to_have_text("0")
     tile = leader.get_by_role("listitem", name="Sinta", exact=False)
     await expect(tile).not_to_contain_text("disconnected")
