@@ -46,11 +46,11 @@ PHONE_VIDEOS = 4
 FRAMES = 10  # new frames that count as "the video flows again"
 
 
-def receiving(
+def shortfall(
     marks: dict[str, tuple], ids: dict[str, str], since: dict[str, dict[str, int]]
-) -> bool:
-    """Whether the counselor has FRAMES new frames from as many members as the page shows, and
-    every member FRAMES new frames of the counselor's camera (counts from ``since``)."""
+) -> list[str]:
+    """What is still missing: the counselor short of the cameras its page shows, members not
+    receiving the counselor's camera (FRAMES new frames, counted from ``since``)."""
     counselor = ids[COUNSELOR]
 
     def new(viewer: str, publisher: str) -> int:
@@ -58,9 +58,17 @@ def receiving(
 
     members = [n for n in marks if n != COUNSELOR]
     shown = sum(new(COUNSELOR, ids[n]) >= FRAMES for n in members)
+    missing = []
     if shown < min(LAPTOP_VIDEOS, len(members)):
-        return False
-    return all(new(n, counselor) >= FRAMES for n in members)
+        missing.append(f"the counselor receives {shown} cameras")
+    missing += [f"{n} lacks the counselor" for n in members if new(n, counselor) < FRAMES]
+    return missing
+
+
+def receiving(
+    marks: dict[str, tuple], ids: dict[str, str], since: dict[str, dict[str, int]]
+) -> bool:
+    return not shortfall(marks, ids, since)
 
 
 async def main() -> None:
@@ -89,7 +97,8 @@ async def main() -> None:
         started = time.monotonic()
         while not receiving(crowd.marks(), crowd.ids, zero):
             if time.monotonic() - started > 120:
-                raise AssertionError("the room's videos did not all flow within 120 s")
+                missing = shortfall(crowd.marks(), crowd.ids, zero)
+                raise AssertionError(f"the room's videos did not all flow within 120 s: {missing}")
             await asyncio.sleep(1)
         print(f"room of {len(names) + 1} up in {time.monotonic() - started:.1f} s", flush=True)
         await asyncio.sleep(5)
