@@ -25,6 +25,10 @@ HISTORY_SIZE = 512
 # second its decoder has frozen on the gap and asked for a keyframe, which repairs it instead
 # (and the late copy would only eat the bandwidth the link lacks).
 RETRANSMIT_DEADLINE_S = 1.0
+# Packets older than this are dropped from the history as new ones are sent: no NACK can use
+# them (RETRANSMIT_DEADLINE_S, plus margin for a late report), and a slow stream's 512 packets
+# would otherwise hold half a minute of a phone's video per leg (docs/performance.md, "Memory").
+HISTORY_KEEP_S = 2.0
 # A subscriber's keyframe requests for one video reach the publisher at most this often:
 # Chromium asks again every ~0.3-1 s while it cannot decode, and on a lossy link that made
 # every publisher send a keyframe every few seconds for everyone.
@@ -176,6 +180,7 @@ class Leg:
         "_seq_offset",
         "_ssrc",
         "_stream",
+        "_sweep",
         "_tl0_off",
         "_ts_offset",
         "downlink",
@@ -229,6 +234,7 @@ class Leg:
         self._history: list[bytes | None] = [None] * HISTORY_SIZE
         self._sent_at = [0.0] * HISTORY_SIZE
         self._resent = bytearray(HISTORY_SIZE)
+        self._sweep = 0  # the oldest history slot that may still hold a useful packet
         self._pid_off = 0
         self._tl0_off = 0
         self._last_pid = -1
@@ -361,9 +367,18 @@ class Leg:
             + payload
         )
         index = out_seq % HISTORY_SIZE
-        self._history[index] = data
-        self._sent_at[index] = now
+        history = self._history
+        sent_at = self._sent_at
+        history[index] = data
+        sent_at[index] = now
         self._resent[index] = 0
+        # Free what no NACK can use any more: at most the packets that went stale since the
+        # last one, so about one step per packet.
+        sweep = self._sweep
+        while sweep != index and (history[sweep] is None or now - sent_at[sweep] > HISTORY_KEEP_S):
+            history[sweep] = None
+            sweep = (sweep + 1) % HISTORY_SIZE
+        self._sweep = sweep
         self._last_ts = out_ts
         self._last_wall = now
         self.packets += 1

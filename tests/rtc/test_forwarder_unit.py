@@ -13,6 +13,7 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 
 from rtc.counters import Counters
 from rtc.forwarder import LEG_BUFFER_LIMIT_BYTES, Leg, LegParams, Source
+from rtc.leg import HISTORY_KEEP_S
 
 PARAMS = LegParams(
     payload_type=111,
@@ -141,3 +142,33 @@ async def test_a_congested_subscriber_is_dropped_alone() -> None:
     assert stalled.sent == []
     assert counters.drops_congested == 1  # then gated: it waits for a keyframe
     assert source.legs["slow"].waiting_keyframe
+
+
+def _held(leg: Leg) -> set[int]:
+    """Sequence numbers the leg's retransmission history still holds."""
+    return {d[2] << 8 | d[3] for d in leg._history if d is not None}
+
+
+def test_the_history_lets_go_of_what_no_nack_can_use() -> None:
+    """A phone's small video (15 packets a second) would fill 512 history slots with half a
+    minute of packets; those older than HISTORY_KEEP_S are freed as new ones are sent."""
+    leg = _leg("video", first=0)
+    sent_at = {n: 100.0 + n / 15 for n in range(450)}  # 30 s at 15 packets a second
+    for n, at in sent_at.items():
+        assert leg.build(n, n * 6000, 1, bytes(1000), None, None, now=at) is not None
+    now = sent_at[449]
+    assert _held(leg) == {n for n, at in sent_at.items() if now - at <= HISTORY_KEEP_S}
+    assert leg.retransmission(0, now) == "missing"  # freed: it could only have been "late"
+    assert isinstance(leg.retransmission(440, now), bytes)  # recent: answered as before
+    assert sum(len(d) for d in leg._history if d is not None) < 32 * 1100
+
+
+def test_a_fast_stream_keeps_the_last_seconds() -> None:
+    """At 1 Mbit/s (about 100 packets a second) the history holds the last HISTORY_KEEP_S."""
+    leg = _leg("video", first=0)
+    sent_at = {n: 100.0 + n / 100 for n in range(600)}
+    for n, at in sent_at.items():
+        leg.build(n, n * 900, 1, b"p" * 1100, None, None, now=at)
+    now = sent_at[599]
+    assert _held(leg) == {n for n, at in sent_at.items() if now - at <= HISTORY_KEEP_S}
+    assert len(_held(leg)) >= 200
