@@ -92,7 +92,15 @@ class ControlInbox:
     def _receive(self, raw: object) -> None:
         if self.closed:
             return
-        self._person.last_seen = time.monotonic()
+        person = self._person
+        person.last_seen = time.monotonic()
+        if not person.connected and person.inbox is self:
+            # Heard from again on the same channel after a stall the heartbeat took for a drop
+            # (a phone's link stalling 10 s, a lossy link's data channel backing off): back in
+            # the room, not removed when the grace period ends while still talking.
+            person.connected = True
+            person.disconnected_at = None
+            self._session.apply()
         # Answers to the server's own offers and pongs to its pings have a bucket of their own:
         # the person's other messages, however many, never make the server's renegotiation or
         # heartbeat lose a reply (a refused answer would leave its offer outstanding for good).
