@@ -179,6 +179,10 @@ async def keep_alive(session: LiveSession) -> None:
                     and now - person.disconnected_at > RECONNECT_GRACE_S
                 ):
                     session.depart(person, Presence.LEFT, None)
+                elif person.disconnected_at is not None and person.inbox is not None:
+                    # Still pinged on the old channel: a stalled one that recovers answers,
+                    # and its answer brings the person back (server/live/control_channel.py).
+                    session.send(person, p.PingOut(nonce=nonce))
             # Entries whose control channel never opened: gone, name freed, nobody told. A join
             # with no offer has CONNECT_DEADLINE_S; one whose offer was answered has
             # ICE_DEADLINE_S from it (a slow phone link is still connecting).

@@ -255,15 +255,14 @@ async def test_a_silent_peer_is_shown_disconnected_and_back_when_heard_again(
     # The stall ends on the same connection (no reconnection): she answers again and is back,
     # and the grace period's end does not remove someone who is talking (a 10 s stall of a
     # loaded machine's or a weak link's data channel once removed everyone a minute later).
-    monkeypatch.setattr("server.live.connection.RECONNECT_GRACE_S", 2.0)
-    ani.rtc.control.on("message", ani._on_message)
     shown = len(leader.by_type["roster"])
-    ani.send({"type": "hand", "raised": True})
+    ani.rtc.control.on("message", ani._on_message)  # she answers the server's pings again
     await leader.wait_message(
         "roster",
         lambda m: any(p["id"] == ani.id and p["connected"] for p in m["participants"]),
         after=shown,
     )
+    monkeypatch.setattr("server.live.connection.RECONNECT_GRACE_S", 2.0)
     await asyncio.sleep(2.0 + 2 * HEARTBEAT_INTERVAL_S)  # past the (shortened) grace period
     roster = leader.last("roster")["participants"]
     assert [p["connected"] for p in roster if p["id"] == ani.id] == [True]
