@@ -531,6 +531,11 @@ class Peer:
         transport is closing: the caller's caller must not break on that)."""
         if not self.control_open:
             return False
+        sctp = self.pc.sctp
+        if sctp is None or sctp.transport.state != "connected":
+            # The channel still says open while its DTLS transport has failed or closed:
+            # aiortc would queue the message and its flush task would raise, unretrieved.
+            return False
         try:
             self.control.send(text)
         except Exception:
