@@ -30,6 +30,7 @@ import aiohttp
 import psutil
 from aiortc.mediastreams import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, MediaStreamError
 
+from rtc.passthrough import enlarge_socket_buffers
 from tests.live.client import LiveClient
 from tests.rtc.clients import PatternTrack
 
@@ -329,6 +330,9 @@ class _Life:
             status, reply = await person.join()
             assert status == 200, reply
         await person.connect()
+        # The server's sockets get 1 MB buffers (rtc.passthrough); a peer's default ~208 KB
+        # overflowed on loopback when its process lagged (netstat -su: receive buffer errors).
+        enlarge_socket_buffers(person.rtc.pc)
         self.person = person
         hook_sent(person, self.sent)
         name, results = self.spec.name, self.results
