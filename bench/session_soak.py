@@ -148,6 +148,11 @@ async def main() -> None:
                 audio = marks[COUNSELOR][1]
                 audio_min = min((audio.get(s, 0) - audio_before.get(s, 0)) / span for s in speakers)
                 audio_before = audio
+                if audio_min < 1:  # a speaker not heard: what the counselor's connection holds
+                    crowd.send(COUNSELOR, "table")
+                    print(f"  a speaker unheard; ids {crowd.ids}; the counselor's transceivers:")
+                    for row in crowd.take("table", 30, COUNSELOR)[2]:
+                        print("    ", row, flush=True)
                 sent = merge_stamps([mark[2] for mark in marks.values()])
                 delays = matched_delays(sent, marks[COUNSELOR][3])
                 crowd.poll()
