@@ -344,8 +344,16 @@ class Leg:
             self._base_in = seq
             if self._ts_offset is None:
                 self._ts_offset = (random32() - timestamp) & _MASK32
-        elif (seq - self._base_in) & 0xFFFF >= 0x8000:
-            return None
+        else:
+            since = (seq - self._base_in) & 0xFFFF
+            if since >= 0x8000:
+                return None  # from before the rebase (a late packet of the old layer)
+            if since >= 0x4000:
+                # Keep the floor within half the sequence space of the stream: 32,768 packets
+                # past it every packet read as older and the leg went silent for good (audio
+                # after about 11 minutes, found by bench/session_soak.py). A packet 8,192
+                # behind the newest is of no use to anyone anyway.
+                self._base_in = (seq - 0x2000) & 0xFFFF
         out_seq = (seq + self._seq_offset) & 0xFFFF
         ahead = (out_seq - self._next_out) & 0xFFFF
         if ahead < 0x8000:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from aiortc.rtcrtpparameters import (
@@ -172,3 +173,21 @@ def test_a_fast_stream_keeps_the_last_seconds() -> None:
     now = sent_at[599]
     assert _held(leg) == {n for n, at in sent_at.items() if now - at <= HISTORY_KEEP_S}
     assert len(_held(leg)) >= 200
+
+
+def test_a_long_stream_is_forwarded_past_32768_packets() -> None:
+    """Audio is 50 packets a second: 32,768 packets are 11 minutes. Every one of 70,000
+    packets (the sequence numbers wrapping) is forwarded, continuous; a packet from before a
+    later layer switch is still dropped."""
+    leg = _leg("audio", first=0)
+    out = []
+    for n in range(70_000):
+        seq = (40_000 + n) & 0xFFFF
+        data = leg.build(seq, n * 960, 0, b"opus", None, None)
+        assert data is not None, f"packet {n} was not forwarded"
+        out.append(RtpPacket.parse(data).sequence_number)
+    assert all((b - a) & 0xFFFF == 1 for a, b in itertools.pairwise(out))
+    leg.regate()
+    after = leg.build((40_000 + 70_010) & 0xFFFF, 0, 0, b"new", None, None)
+    assert after is not None
+    assert leg.build((40_000 + 70_005) & 0xFFFF, 0, 0, b"old", None, None) is None
