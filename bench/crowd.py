@@ -133,8 +133,7 @@ class Camera(PatternTrack):
 class Person(LiveClient):
     """A participant with a small synthetic camera and a tone, counting frames per publisher.
 
-    ``frames_of(participant)`` sums the frames of every video track this person has received
-    from that participant.
+    ``frame_counts()`` gives the frames received so far per publisher.
     """
 
     def __init__(self, http: Http, code: str, name: str) -> None:
@@ -181,9 +180,6 @@ class Person(LiveClient):
             if encoder is not None and hasattr(encoder, "target_bitrate"):
                 encoder._Vp8Encoder__target_bitrate = VIDEO_BPS
 
-    def frames_of(self, participant: str) -> int:
-        return self.frame_counts().get(participant, 0)
-
     def rejoin_token(self) -> str:
         """The newest rejoin token the server gave (``rejoin_token`` or ``restarting``)."""
         for message in reversed(self.messages):
@@ -192,16 +188,6 @@ class Person(LiveClient):
             if message["type"] == "status" and message.get("rejoin_token"):
                 return str(message["rejoin_token"])
         return ""
-
-
-async def eventually(check: Any, what: str, deadline_s: float) -> float:
-    """Wait until ``await check()`` is true; return the seconds it took."""
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > deadline_s:
-            raise AssertionError(f"timed out after {deadline_s} s: {what}")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 def payload_key(payload: bytes) -> bytes:

@@ -19,66 +19,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import psutil
 
+from bench.crowd import Http, counselor_session, participants_in, sample
 from tests import serverproc
 from tests.live.client import LiveClient
 
 PASSWORD = "kata sandi soak panjang"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class Http:
-    """What LiveClient needs of an HTTP client, on a real server (self-signed certificate)."""
-
-    def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
-        self.base = base
-        self.session = session
-
-    async def post(self, path: str, **kwargs: Any) -> Any:
-        return await self.session.post(self.base + path, ssl=False, **kwargs)
-
-    async def get(self, path: str, **kwargs: Any) -> Any:
-        return await self.session.get(self.base + path, ssl=False, **kwargs)
-
-
-async def counselor_session(http: Http) -> str:
-    """Log in, create a session, return its code (as the dashboard shows it)."""
-    form = await (await http.get("/login")).text()
-    token = CSRF.search(form)
-    assert token, "no CSRF field on /login"
-    await http.post(
-        "/login", data={"csrf": token.group(1), "username": "soak", "password": PASSWORD}
-    )
-    page = await (await http.get("/dashboard")).text()
-    token = CSRF.search(page)
-    assert token, "not logged in"
-    created = await http.post(
-        "/dashboard/sessions",
-        data={"csrf": token.group(1), "title": "Soak", "template": "online"},
-    )
-    page = await created.text()
-    code = re.search(r'<span class="code" lang="en">([A-Z0-9-]+)</span>', page)
-    assert code, "no session code on the dashboard"
-    return code.group(1)
-
-
-def sample(process: psutil.Process) -> tuple[float, int, int]:
-    return process.memory_info().rss / 2**20, process.num_fds(), process.num_threads()
-
-
-async def members_in(http: Http) -> int:
-    text = await (await http.get("/metrics")).text()
-    found = re.findall(r"^lingkar_participants\{[^}]*\} (\d+(?:\.\d+)?)$", text, re.MULTILINE)
-    return int(sum(float(x) for x in found))
 
 
 async def one_cycle(base: str, code: str, leader: LiveClient, index: int) -> None:
@@ -121,7 +74,7 @@ async def main() -> None:
         process = psutil.Process(server.process.pid)
         async with aiohttp.ClientSession() as session:
             http = Http(server.base_url, session)
-            code = await counselor_session(http)
+            code = await counselor_session(http, "soak", PASSWORD, "Soak")
             leader = LiveClient(http, code, "Bu Soak")  # type: ignore[arg-type]
             await leader.lead()
             await leader.connect()
@@ -144,7 +97,7 @@ async def main() -> None:
                     )
             await asyncio.sleep(5)  # the last departures settle
             rss1, fds1, threads1 = sample(process)
-            left = await members_in(http) - 1  # the counselor stays
+            left = await participants_in(http) - 1  # the counselor stays
             seconds = time.monotonic() - started
             await leader.close()
         print(
