@@ -15,7 +15,10 @@ moment the new one printed its address, when each person was in the room again a
 videos flowed again (the counselor receiving every camera it shows, each member receiving the
 counselor's).
 
-    .venv/bin/python -m bench.restart_load [--members 15] [--speakers 2]
+    .venv/bin/python -m bench.restart_load [--members 15] [--speakers 2] [--replay]
+
+``--replay`` gives every person pre-encoded media instead of encoders (bench/replay.py): 16
+encoding aiortc peers and the server are more than this machine's two cores.
 
 The last line is:
     people=<n> told=<n> exit_s=<f> start_s=<f> back_all_s=<f> media_all_s=<f>
@@ -75,6 +78,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=15)
     parser.add_argument("--speakers", type=int, default=2)
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="pre-encoded media, no encoders (bench/replay.py): how 1+15 fits on two cores",
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-restart-load-"))
     port = str(free_listening_port())
@@ -87,9 +95,23 @@ async def main() -> None:
             code = await counselor_session(Http(base, session), "restart", PASSWORD, "Restart")
         names = [f"Siswa {i + 1}" for i in range(args.members)]
         crowd.fill(
-            Spec(base, code, COUNSELOR, ("restart", PASSWORD), max_videos=LAPTOP_VIDEOS),
+            Spec(
+                base,
+                code,
+                COUNSELOR,
+                ("restart", PASSWORD),
+                max_videos=LAPTOP_VIDEOS,
+                replay=args.replay,
+            ),
             [
-                Spec(base, code, n, speaks=i < args.speakers, max_videos=PHONE_VIDEOS)
+                Spec(
+                    base,
+                    code,
+                    n,
+                    speaks=i < args.speakers,
+                    max_videos=PHONE_VIDEOS,
+                    replay=args.replay,
+                )
                 for i, n in enumerate(names)
             ],
         )

@@ -66,6 +66,13 @@ class PatternTrack(VideoStreamTrack):
 
     async def recv(self) -> VideoFrame:
         pts, time_base = await self.next_timestamp()
+        frame = self.picture()
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+    def picture(self) -> VideoFrame:
+        """The next picture of the scroll (no timestamp)."""
         w, h = self._width, self._height
         shift = (self._count * 2) % h
         self._count += 1
@@ -73,8 +80,6 @@ class PatternTrack(VideoStreamTrack):
         frame.planes[0].update(self._luma[shift * w : (shift + h) * w])
         frame.planes[1].update(self._chroma)
         frame.planes[2].update(self._chroma)
-        frame.pts = pts
-        frame.time_base = time_base
         return frame
 
 
