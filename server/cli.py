@@ -14,6 +14,7 @@ from rtc import SelfTestError
 from rtc.ports import PortRangeError
 from server import __version__
 from server.accounts.counselor_cli import add_counselor_commands, run_counselor_command
+from server.db.database import MigrationError
 from server.platform.allocator import restart_with_jemalloc
 from server.platform.config_file import load_settings
 from server.platform.settings import SettingsError
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_server(settings))
         except KeyboardInterrupt:
             pass
-        except (OSError, SettingsError, PortRangeError, SelfTestError) as exc:
+        except (OSError, SettingsError, PortRangeError, SelfTestError, MigrationError) as exc:
             print(f"lingkar: cannot start: {exc}", file=sys.stderr)
             return 1
         return 0

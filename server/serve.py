@@ -13,7 +13,7 @@ from aiohttp import web
 from rtc import self_test
 from server.accounts.counselors import count_counselors
 from server.app import create_app
-from server.db.database import DATABASE
+from server.db.database import DATABASE, MIGRATED, migrate_in_child
 from server.platform import allocator
 from server.platform.addresses import lan_ipv4_addresses
 from server.platform.notes_key import load_or_create_notes_key
@@ -95,7 +95,10 @@ async def run_server(settings: Settings) -> None:
     created = False
     if not settings.insecure_http:
         context, cert, created = tls_context(settings, lan_ips)
+    # In a child process: the server itself never loads Alembic (server/db/schema_migrations.py).
+    await migrate_in_child(settings)
     app = create_app(settings)
+    app[MIGRATED] = True
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)

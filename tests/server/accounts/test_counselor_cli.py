@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from server.db.database import sync_url
+from server.db.engines import sync_url
 from server.db.schema import counselors, sessions
 from server.platform.settings import Settings
 

@@ -9,8 +9,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from server.accounts.counselors import create_counselor, remove_counselor
-from server.db.database import current_revision, head_revision, migrate, open_database, sync_url
+from server.db.database import MigrationError, migrate_in_child, open_database
+from server.db.engines import sync_url
 from server.db.schema import metadata
+from server.db.schema_migrations import current_revision, head_revision, migrate
 from server.platform.config_file import load_settings
 from server.platform.settings import Settings, SettingsError
 from server.sessions.store import create_session, get_session
@@ -93,3 +95,25 @@ def test_invalid_database_url_names_the_setting(raw: str, message: str) -> None:
 def test_invalid_secret_key_names_the_setting(raw: str) -> None:
     with pytest.raises(SettingsError, match=r"^secret_key:"):
         load_settings({"LINGKAR_SECRET_KEY": raw})
+
+
+async def test_serve_migrates_in_a_child_process(tmp_path: Path) -> None:
+    """What ``lingkar serve`` runs at start: the schema is made by the child process."""
+    settings = Settings(data_dir=tmp_path / "child")
+    await migrate_in_child(settings)
+    assert current_revision(settings.async_database_url) == head_revision()
+    await migrate_in_child(settings)  # the next start changes nothing
+    assert current_revision(settings.async_database_url) == head_revision()
+
+
+async def test_a_failed_migration_says_why_without_the_password(tmp_path: Path) -> None:
+    """A database nobody answers on: the reason is the driver's, in one line; the password
+    given in the address appears nowhere in it."""
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql://lingkar:rahasia-sekali@127.0.0.1:9/lingkar",
+    )
+    with pytest.raises(MigrationError, match="could not be migrated: OperationalError") as caught:
+        await migrate_in_child(settings)
+    assert "rahasia-sekali" not in str(caught.value)
+    assert "\n" not in str(caught.value)

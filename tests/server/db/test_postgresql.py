@@ -13,7 +13,8 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.accounts.counselors import authenticate, create_counselor, remove_counselor
-from server.db.database import current_revision, head_revision, open_database
+from server.db.database import open_database
+from server.db.schema_migrations import current_revision, head_revision
 from server.platform.settings import Settings
 from server.sessions.store import (
     create_session,
