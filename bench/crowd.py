@@ -270,7 +270,7 @@ class Spec:
     # 4 on a phone, 9 on a laptop (web/static/js/adaptive.js). None: never says (all of them).
     max_videos: int | None = None
     # Pre-encoded media instead of encoders, and no audio decoding (bench/replay.py): what lets
-    # 16 people and the server share two cores. Payloads repeat, so no delay matching.
+    # 16 people and the server share two cores.
     replay: bool = False
 
 

@@ -23,6 +23,7 @@ import os
 import platform
 import queue
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any
@@ -360,6 +361,19 @@ class Collector:
         return got
 
 
+def _start_sampler(pid: int | None, window: float, label: str) -> subprocess.Popen[bytes] | None:
+    """With ``BENCH_SPY=/tmp/prefix``: py-spy samples the server process over the measured
+    window (on-CPU samples only, every thread) into ``/tmp/prefix.<mode>.k<K>.txt``, the
+    stacks collapsed (bench/profile_breakdown.py sorts them into the receive path's parts)."""
+    prefix = os.environ.get("BENCH_SPY")
+    if not prefix or pid is None:
+        return None
+    spy = os.environ.get("BENCH_SPY_BIN", "py-spy")
+    command = [spy, "record", "-p", str(pid), "-d", str(int(window)), "-r", "400"]
+    command += ["-f", "raw", "-o", f"{prefix}.{label}.txt", "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_trial(
     mode: str, k: int, window: float, decode: bool, follow_remb: bool = False
 ) -> dict[str, Any]:
@@ -400,7 +414,10 @@ def run_trial(
             frames = _collect("frames", len(groups), 30)
             marks.append((server, frames))
             if len(marks) == 1:
+                spy = _start_sampler(procs[0].pid, window, f"{mode}.k{k}")
                 time.sleep(window)
+                if spy is not None:
+                    spy.wait(timeout=window + 30)
         (s0, f0), (s1, f1) = marks
         cpu = s1[1] - s0[1]
         packets = s1[2] - s0[2]

@@ -10,8 +10,9 @@ The video loops a few seconds of the synthetic camera, encoded once by libvpx (P
 keyframe every second: a keyframe request is never answered at once (the sender cannot encode
 one) but the next keyframe is at most a second away, which is what the server's layer switches
 wait for anyway. The audio loops one second of the tone, encoded once by aiortc's Opus encoder.
-A replayed stream repeats its payloads, so the benches' delay matching (by payload) cannot use
-it: bench/session_soak.py keeps the real encoders.
+The last 4 bytes of every replayed frame carry its count, so that no two payloads are the same
+(the benches match a packet's send and arrival by its payload): a replayed stream is never
+decoded, by the benches' receivers nor by the server, which reads only the payload's start.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Replay(MediaStreamTrack):
     """A track that loops pre-encoded packets at their pace (``step`` clock ticks each)."""
 
     def __init__(self, kind: str, packets: list[bytes], clock_rate: int, step: int) -> None:
+        if min(map(len, packets)) < 8:
+            raise ValueError("a replayed packet is too short to carry its count")
         super().__init__()
         self.kind = kind
         self._packets = packets
@@ -94,7 +97,11 @@ class Replay(MediaStreamTrack):
             self._start = time.time()
         else:
             await asyncio.sleep(self._start + self._timestamp / self._clock_rate - time.time())
-        packet = av.Packet(self._packets[self._index % len(self._packets)])
+        # The last 4 bytes carry the count: every payload differs, so the benches' delay
+        # matching (by payload) works; nobody decodes a replayed stream.
+        data = bytearray(self._packets[self._index % len(self._packets)])
+        data[-4:] = self._index.to_bytes(4, "big")
+        packet = av.Packet(bytes(data))
         self._index += 1
         packet.pts = self._timestamp
         packet.time_base = self._time_base

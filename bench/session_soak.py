@@ -23,7 +23,10 @@ The last line compares the first and the last ``--compare`` windows:
 
 Bounded and on demand (not in CI): the figures go to docs/reliability.md.
 
-    .venv/bin/python -m bench.session_soak [--minutes 120] [--members 7] [--every 60]
+    .venv/bin/python -m bench.session_soak [--minutes 120] [--members 7] [--every 60] [--replay]
+
+``--replay``: the people send pre-encoded media and decode no audio (bench/replay.py); the
+server's work is the same, the peers' much smaller.
 """
 
 from __future__ import annotations
@@ -87,6 +90,11 @@ async def main() -> None:
     parser.add_argument("--every", type=float, default=60, help="seconds per reported window")
     parser.add_argument("--compare", type=int, default=10, help="windows compared at each end")
     parser.add_argument("--server-log", type=Path, help="write the server's output here")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="pre-encoded media, no encoders or audio decoders in the people (bench/replay.py)",
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-session-soak-"))
     server = serverproc.start_server(data_dir)
@@ -107,9 +115,17 @@ async def main() -> None:
                     ("soak", PASSWORD),
                     measures_delay=True,
                     max_videos=LAPTOP_VIDEOS,
+                    replay=args.replay,
                 ),
                 [
-                    Spec(base, code, n, speaks=i < args.speakers, max_videos=PHONE_VIDEOS)
+                    Spec(
+                        base,
+                        code,
+                        n,
+                        speaks=i < args.speakers,
+                        max_videos=PHONE_VIDEOS,
+                        replay=args.replay,
+                    )
                     for i, n in enumerate(names)
                 ],
             )
