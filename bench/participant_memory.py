@@ -95,7 +95,10 @@ async def main() -> None:
         idle, idle_rss = tracemalloc.take_snapshot(), rss_mb()
         names = [f"Siswa {i + 1}" for i in range(args.members)]
         counselor = Spec(base, code, COUNSELOR, ("memori", PASSWORD), max_videos=9, replay=True)
-        members = [Spec(base, code, n, speaks=i < 2, max_videos=4, replay=True) for i, n in enumerate(names)]
+        members = [
+            Spec(base, code, n, speaks=i < 2, max_videos=4, replay=True)
+            for i, n in enumerate(names)
+        ]
         await loop.run_in_executor(None, crowd.fill, counselor, members)
         await asyncio.sleep(args.settle)
         gc.collect()
@@ -112,13 +115,11 @@ async def main() -> None:
         files[filename] += stat.size_diff
     total = sum(parts.values())
     print(f"people={people} rss_idle_mb={idle_rss:.1f} rss_full_mb={full_rss:.1f}")
-    print(f"| part | KB per person | share |\n|---|---|---|")
+    print("| part | KB per person | share |\n|---|---|---|")
     for part, size in parts.most_common():
         print(f"| {part} | {size / people / 1024:.1f} | {100 * size / total:.0f} % |")
     print(f"| all Python allocations | {total / people / 1024:.1f} | 100 % |")
-    print(
-        f"| RSS | {(full_rss - idle_rss) * 1024 / people:.1f} | |"
-    )
+    print(f"| RSS | {(full_rss - idle_rss) * 1024 / people:.1f} | |")
     print("\nfiles that allocated most (KB per person):")
     for filename, size in files.most_common(12):
         print(f"  {size / people / 1024:8.1f}  {filename}")

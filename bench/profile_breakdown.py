@@ -16,11 +16,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+ROUTING_FILES = (
+    r"rtc/(forwarder|routing|layers|simulcast|downlink|allocation|pacer|keyframes|bandwidth|room)"
+    r"\.py"
+)
 # (part, file pattern, function pattern); the first rule a frame matches names its part.
 RULES: tuple[tuple[str, str, str], ...] = (
     ("send: sendto (kernel, loopback wakes the subscriber)", r"rtc/passthrough\.py", r"send_now"),
     ("send: SRTP protect", r"rtc/passthrough\.py", r"protect"),
-    ("receive: SRTP unprotect and dispatch", r"rtc/receiving\.py", r"__call__ \(rtc/receiving\.py:2\d\d"),
+    # InlineReceive.__call__ (py-spy names functions, not classes: by its lines, 200-299)
+    ("receive: SRTP unprotect and dispatch", r"rtc/receiving\.py", r"__call__ \(.*:2\d\d\)"),
     ("receive: RTP parse (aiortc)", r"aiortc/rtp\.py", r"(RtpPacket|parse|unpack_header|unpack_)"),
     ("RTCP: parse and build", r"aiortc/rtp\.py", r""),
     ("REMB estimator (aiortc rate.py)", r"aiortc/rate\.py", r""),
@@ -28,7 +33,7 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("NACK generator", r"aiortc/rtcrtpreceiver\.py", r"NackGenerator|^add "),
     ("audio level", r"rtc/audiolevel\.py", r""),
     ("forward: per-leg rewrite", r"rtc/(leg|vp8|numbering)\.py", r""),
-    ("forward: routing, layers, pacing", r"rtc/(forwarder|routing|layers|simulcast|downlink|allocation|pacer|keyframes|bandwidth|room)\.py", r""),
+    ("forward: routing, layers, pacing", ROUTING_FILES, r""),
     ("receive: the rest of rtc/receiving.py", r"rtc/receiving\.py", r""),
     ("RTCP: aiortc sender/receiver tasks", r"aiortc/rtcrtp(sender|receiver)\.py", r""),
     ("receive: aiortc DTLS transport demux", r"aiortc/rtcdtlstransport\.py", r""),
