@@ -274,6 +274,39 @@ class Spec:
     replay: bool = False
 
 
+# As the web client tells the server (web/static/js/adaptive.js): a laptop shows 9 cameras, a
+# phone 4 (last-N).
+LAPTOP_VIDEOS = 9
+PHONE_VIDEOS = 4
+
+
+def room_specs(
+    base_url: str,
+    code: str,
+    counselor: str,
+    login: tuple[str, str],
+    names: list[str],
+    speakers: int,
+    replay: bool,
+    measures_delay: bool = False,
+) -> tuple[Spec, list[Spec]]:
+    """A counselor on a laptop and members on phones, the first ``speakers`` of them speaking."""
+    lead = Spec(
+        base_url,
+        code,
+        counselor,
+        login,
+        measures_delay=measures_delay,
+        max_videos=LAPTOP_VIDEOS,
+        replay=replay,
+    )
+    members = [
+        Spec(base_url, code, n, speaks=i < speakers, max_videos=PHONE_VIDEOS, replay=replay)
+        for i, n in enumerate(names)
+    ]
+    return lead, members
+
+
 def person_main(spec: Spec, commands: Any, results: Any) -> None:
     """A process's body: enter, then answer the bench's commands until ``stop``.
 

@@ -38,14 +38,12 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.crowd import Crowd, Http, Spec, counselor_session
+from bench.crowd import LAPTOP_VIDEOS, Crowd, Http, counselor_session, room_specs
 from tests import serverproc
 from tests.deploy.coturn import free_listening_port
 
 PASSWORD = "kata sandi restart panjang"
 COUNSELOR = "Bu Restart"
-LAPTOP_VIDEOS = 9
-PHONE_VIDEOS = 4
 FRAMES = 10  # new frames that count as "the video flows again"
 
 
@@ -95,25 +93,9 @@ async def main() -> None:
             code = await counselor_session(Http(base, session), "restart", PASSWORD, "Restart")
         names = [f"Siswa {i + 1}" for i in range(args.members)]
         crowd.fill(
-            Spec(
-                base,
-                code,
-                COUNSELOR,
-                ("restart", PASSWORD),
-                max_videos=LAPTOP_VIDEOS,
-                replay=args.replay,
-            ),
-            [
-                Spec(
-                    base,
-                    code,
-                    n,
-                    speaks=i < args.speakers,
-                    max_videos=PHONE_VIDEOS,
-                    replay=args.replay,
-                )
-                for i, n in enumerate(names)
-            ],
+            *room_specs(
+                base, code, COUNSELOR, ("restart", PASSWORD), names, args.speakers, args.replay
+            )
         )
         zero: dict[str, dict[str, int]] = {n: {} for n in [COUNSELOR, *names]}
         started = time.monotonic()

@@ -45,23 +45,17 @@ import psutil
 from bench.crowd import (
     Crowd,
     Http,
-    Spec,
     counselor_session,
     matched_delays,
     merge_stamps,
     participants_in,
+    room_specs,
     sample,
 )
 from tests import serverproc
 
 PASSWORD = "kata sandi soak panjang"
 COUNSELOR = "Bu Soak"
-# As the web client tells the server (web/static/js/adaptive.js): a laptop shows 9 cameras, a
-# phone 4. Eight aiortc peers each receiving all seven videos are more than this 2-core machine
-# carries next to the server: such runs fell behind by seconds within minutes and the peers'
-# ICE gave up (loopback UDP buffers overflowing), on today's code and on the earlier one alike.
-LAPTOP_VIDEOS = 9
-PHONE_VIDEOS = 4
 
 
 def pair_frames(marks: dict[str, tuple], ids: dict[str, str]) -> dict[tuple[str, str], int]:
@@ -108,26 +102,16 @@ async def main() -> None:
             base = server.base_url
             names = [f"Siswa {i + 1}" for i in range(args.members)]
             crowd.fill(
-                Spec(
+                *room_specs(
                     base,
                     code,
                     COUNSELOR,
                     ("soak", PASSWORD),
+                    names,
+                    args.speakers,
+                    args.replay,
                     measures_delay=True,
-                    max_videos=LAPTOP_VIDEOS,
-                    replay=args.replay,
-                ),
-                [
-                    Spec(
-                        base,
-                        code,
-                        n,
-                        speaks=i < args.speakers,
-                        max_videos=PHONE_VIDEOS,
-                        replay=args.replay,
-                    )
-                    for i, n in enumerate(names)
-                ],
+                )
             )
             speakers = [crowd.ids[n] for n in names[: args.speakers]]
             started = time.monotonic()
