@@ -19,7 +19,7 @@ upgrades at all (it holds them back for a while after a step down).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 # A step up, or a paused video's return, needs this much more budget than the layer's rate:
@@ -54,8 +54,11 @@ def allocate(
     allow_resume: bool = True,
     upgrade_margin: float = UPGRADE_MARGIN,
     resume_margin: float = RESUME_MARGIN,
+    held: Collection[Hashable] = (),
 ) -> dict[Hashable, int | None]:
-    """The layer index each video gets (None: no video), within ``budget`` bits per second."""
+    """The layer index each video gets (None: no video), within ``budget`` bits per second.
+
+    ``held``: videos that have none now and may not come back yet (their wait after a pause)."""
     ordered = sorted(options, key=lambda o: o.priority)
     chosen: dict[Hashable, int | None] = {o.key: None for o in ordered}
     remaining = budget
@@ -65,7 +68,7 @@ def allocate(
             continue
         lowest = option.rates[0][1]
         if option.current is None:
-            if not (allow_upgrade and allow_resume):
+            if not (allow_upgrade and allow_resume) or option.key in held:
                 continue  # a paused video stays paused while upgrades are held back
             need = lowest * resume_margin
         else:

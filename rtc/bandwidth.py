@@ -42,7 +42,8 @@ REMB_PEAK_S = 2.0
 # The REMB covers the video only: with less video than this on the way, its value says nothing.
 REMB_MIN_VIDEO_BPS = 50_000
 REMB_PLAUSIBLE_SHARE = 0.4
-# The target grows only while the REMB is at least this share of the video sent.
+# The target grows only while the REMB is at least this share of the video sent, or while
+# Chromium's estimator is climbing back after a restart (below).
 REMB_KEEPS_UP = 0.9
 # The most one congestion episode takes off the target (of what it, or what is sent, was)...
 DECREASE_FLOOR = 0.7
@@ -61,6 +62,9 @@ ADDITIVE_BPS_PER_S = 15_000
 # The target never grows past this multiple of what is actually sent (plus a little).
 MAX_OVER_SENT = 1.5
 GROWTH_ALLOWANCE_BPS = 50_000
+# A probe that carried this multiple of the rate where the link last failed shows that the link
+# has changed (the weak link is gone): that failure is forgotten.
+LINK_CHANGED = 1.5
 # Congested for this long after a signal: retransmissions stop, video steps down at once.
 CONGESTION_MEMORY_S = 1.5
 # After a cut the target holds still; the hold doubles when a cut follows the last within
@@ -78,6 +82,11 @@ class BandwidthEstimate:
         self.target = float(initial_bps)
         self.remb_bps: float | None = None
         self.remb_at = float("-inf")
+        # Chromium's estimator started over (after its video stopped for a while, its first
+        # REMBs are far below the video sent) and climbs back: about 8 % a second from where
+        # it restarted, whatever the link could take.
+        self._restarted = False
+        self._may_restart = False  # at the start it has not stopped yet
         self.rembs = 0
         self._remb_peak = 0.0
         self._remb_peak_at = float("-inf")
@@ -98,6 +107,7 @@ class BandwidthEstimate:
 
     def on_remb(self, bps: float, now: float, video_bps: float = REMB_MIN_VIDEO_BPS) -> None:
         """A REMB from the subscriber, while ``video_bps`` of video goes to it."""
+        previous = self.remb_bps
         self.remb_bps = max(float(bps), float(MIN_ESTIMATE_BPS))
         self.remb_at = now
         self.rembs += 1
@@ -114,6 +124,16 @@ class BandwidthEstimate:
             video_bps / 1000,
             id(self) % 4096,
         )
+        if video_bps < REMB_MIN_VIDEO_BPS:
+            self._may_restart = True  # the video (nearly) stopped: its estimator may restart
+        elif self._may_restart:  # the first REMB with video again: lagging, it restarted
+            self._restarted = self.remb_bps < video_bps * REMB_KEEPS_UP
+            self._may_restart = False
+        elif self._restarted and previous is not None and self.remb_bps < previous:
+            # No longer climbing: it judges the link again, and a fall while it climbed back
+            # is a queue it saw.
+            self._restarted = False
+            plausible = True
         if falling and plausible and video_bps >= REMB_MIN_VIDEO_BPS:
             self._signal(now, "remb")
             self._remb_peak, self._remb_peak_at = self.remb_bps, now
@@ -180,7 +200,13 @@ class BandwidthEstimate:
     def _keeps_up(self, now: float, video_bps: float) -> bool:
         if not self.remb_fresh(now) or self.remb_bps is None or video_bps < REMB_MIN_VIDEO_BPS:
             return True  # nothing to compare: the REMB says nothing of this
-        return self.remb_bps >= video_bps * REMB_KEEPS_UP
+        if self.remb_bps >= video_bps * REMB_KEEPS_UP:
+            self._restarted = False
+            return True
+        # After video came back from a pause, Chromium's REMB restarts low and needs 15 s or
+        # more to climb back to what it receives. While it only climbs it sees no queue: it
+        # lags because it started over, not because the link is full.
+        return self._restarted
 
     def _cut(self, now: float, sent_bps: float, remb: float | None) -> None:
         if now >= self._hold_until:  # the first cut of an episode: remember where it failed
@@ -232,7 +258,9 @@ class BandwidthEstimate:
         least that, and so is the rate where it last failed."""
         if bps > self.target:
             self.target = bps
-        if self._failed_at is not None and bps > self._failed_at:
+        if self._failed_at is not None and bps >= self._failed_at * LINK_CHANGED:
+            self._failed_at = None  # far more than where it failed: the link has changed
+        elif self._failed_at is not None and bps > self._failed_at:
             # It carried more than where it last failed: growth goes on carefully from here.
             self._failed_at = bps
 

@@ -75,6 +75,13 @@ BASE_RESUME_WAIT_S = 8.0
 MAX_RESUME_WAIT_S = 20.0
 RESUME_FAILED_S = 20.0
 RESUME_STABLE_S = 60.0
+# A video below the first class that the budget paused while others play waits this long
+# before it may come back; doubled (up to the maximum) when it is paused again within
+# RETURN_FAILED_S of coming back: on a link that just fits the leader, the others' thumbnails
+# do not come and go every few seconds.
+BASE_RETURN_WAIT_S = 10.0
+MAX_RETURN_WAIT_S = 60.0
+RETURN_FAILED_S = 30.0
 # A layer too small for a tile by up to this share still counts as covering it.
 SIZE_TOLERANCE = 0.85
 # Smoothing of the rates sent to this subscriber (ticks of 0.25 s).
@@ -112,6 +119,48 @@ class VideoInfo:
     state: VideoState
     width: int = 0
     height: int = 0
+
+
+@dataclass
+class VideoReturn:
+    """When a video the budget paused may come back, and how long its next wait is."""
+
+    after: float = float("-inf")
+    wait: float = BASE_RETURN_WAIT_S
+    returned_at: float = float("-inf")
+
+
+class ReturnWaits:
+    """The waits of one subscriber's videos below the first class: one that loses its last
+    layer to the budget while it is shown waits before it comes back, longer each time its
+    last return did not last."""
+
+    def __init__(self) -> None:
+        self._videos: dict[Hashable, VideoReturn] = {}
+
+    def held(self, now: float) -> list[Hashable]:
+        """The videos that may not come back yet."""
+        return [key for key, back in self._videos.items() if now < back.after]
+
+    def note(self, options: list[Option], chosen: dict[Hashable, int | None], now: float) -> None:
+        """What this turn's allocation gave (``chosen``) against what each had (``options``)."""
+        keys = {o.key for o in options}
+        for key in [key for key in self._videos if key not in keys]:
+            del self._videos[key]
+        for option in options:
+            back = self._videos.setdefault(option.key, VideoReturn())
+            now_on = chosen.get(option.key) is not None
+            if option.current is None and now_on:
+                back.returned_at = now
+            elif (
+                option.current is not None
+                and not now_on
+                and option.rates  # shown: a hidden tile's video stops for another reason
+                and option.priority > FIRST_CLASS
+            ):
+                failed = now - back.returned_at < RETURN_FAILED_S
+                back.wait = min(back.wait * 2, MAX_RETURN_WAIT_S) if failed else BASE_RETURN_WAIT_S
+                back.after = now + back.wait
 
 
 @dataclass(frozen=True)
@@ -164,6 +213,7 @@ class Downlink:
         self._delivered: deque[tuple[float, float]] = deque()
         self._paused: set[TrackId] = set()
         self._short_since: dict[Hashable, float] = {}
+        self.returns = ReturnWaits()
 
     # ---- feedback from the subscriber's RTCP ----
 
@@ -329,9 +379,14 @@ class Downlink:
         screen_bps = screens[0] if screens else 0.0
         budget = self.budget(now, screen_bps)
         chosen = allocate(
-            budget, options, allow_upgrade=allow_upgrade, allow_resume=now >= self._resume_after
+            budget,
+            options,
+            allow_upgrade=allow_upgrade,
+            allow_resume=now >= self._resume_after,
+            held=self.returns.held(now),
         )
         self._debounce_pauses(options, chosen, now)
+        self.returns.note(options, chosen, now)
         self._probe_step(options, chosen, videos, screen_bps, now)
         if log.isEnabledFor(logging.DEBUG) and any(
             chosen.get(o.key) is None and o.current is not None for o in options

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rtc.allocation import RESUME_MARGIN, UPGRADE_MARGIN, Option, allocate
 from rtc.bandwidth import BASE_HOLD_S, LOSS_HIGH, BandwidthEstimate
+from rtc.downlink import BASE_RETURN_WAIT_S, MAX_RETURN_WAIT_S, ReturnWaits
 
 LAYERS = [(0, 100_000.0), (1, 300_000.0), (2, 800_000.0)]
 
@@ -109,6 +110,59 @@ def test_growth_waits_while_the_remb_lags_behind_the_video() -> None:
     assert estimate.value() > 400_000
 
 
+def test_a_restarted_remb_climbing_back_lets_the_target_grow() -> None:
+    # Video came back after a pause: Chromium's estimator starts over far below what it
+    # receives and climbs about 8 % a second. While it climbs it has seen no queue.
+    estimate = BandwidthEstimate(initial_bps=400_000)
+    estimate.on_remb(60_000, 0.0, video_bps=0)  # paused: nothing to judge
+    estimate.on_remb(90_000, 1.0, video_bps=300_000)
+    estimate.update(1.0, 350_000, 50_000)
+    for step in range(2, 4):
+        estimate.on_remb(90_000 * 1.08**step, float(step), video_bps=300_000)
+        estimate.update(float(step), 350_000, 50_000)
+    assert estimate.value() > 400_000
+    assert estimate.cuts == 0
+    grown = estimate.value()
+    # It falls while it climbed back: a queue it saw, a cut, and the usual rule again.
+    estimate.on_remb(90_000, 3.5, video_bps=300_000)
+    estimate.update(3.5, 350_000, 50_000)
+    assert estimate.cuts == 1
+    assert estimate.value() < grown
+    cut = estimate.value()
+    estimate.on_remb(95_000, 20.0, video_bps=300_000)
+    estimate.update(20.0, 350_000, 50_000)
+    estimate.on_remb(100_000, 21.0, video_bps=300_000)
+    estimate.update(22.0, 350_000, 50_000)
+    assert estimate.value() == cut  # lagging and not a restart: it waits
+
+
+def test_growth_waits_for_a_lagging_remb_that_did_not_restart() -> None:
+    estimate = BandwidthEstimate(initial_bps=400_000)
+    estimate.on_remb(300_000, 0.0, video_bps=300_000)
+    estimate.on_remb(150_000, 1.0, video_bps=300_000)  # a fall with video flowing
+    estimate.update(1.0, 350_000, 50_000)
+    assert estimate.cuts == 1
+    cut = estimate.value()
+    for step in range(2, 30):
+        estimate.on_remb(150_000 * 1.05**step, float(step), video_bps=300_000)
+        estimate.update(float(step), 350_000, 50_000)
+        if 150_000 * 1.05**step < 300_000 * 0.9:
+            assert estimate.value() == cut
+    assert estimate.value() > cut  # once it keeps up again
+
+
+def test_a_probe_far_above_where_the_link_failed_forgets_the_failure() -> None:
+    estimate = BandwidthEstimate(initial_bps=400_000)
+    estimate.on_loss(0.4, 0.0)
+    estimate.update(0.0, 300_000)
+    failed = estimate.failed_at
+    assert failed is not None
+    estimate.proven(failed * 1.2)
+    assert estimate.failed_at == failed * 1.2  # a little more: approached carefully
+    estimate.proven(failed * 1.2 * 1.6)
+    assert estimate.failed_at is None  # far more: the weak link is gone
+
+
 def test_a_steady_remb_is_not_a_cut_and_loss_is() -> None:
     estimate = BandwidthEstimate(initial_bps=1_000_000)
     for second in range(10):
@@ -120,3 +174,42 @@ def test_a_steady_remb_is_not_a_cut_and_loss_is() -> None:
     estimate.update(10.0, 600_000)
     assert estimate.congested(10.0)
     assert estimate.value() <= 600_000 * (1 - (LOSS_HIGH + 0.1) / 2) + 1
+
+
+def test_a_thumbnail_the_budget_paused_waits_longer_each_time_its_return_fails() -> None:
+    waits = ReturnWaits()
+    leader = Option("leader", 1, LAYERS[:1], current=0)
+
+    def turn(now: float, member_had: int | None, member_gets: int | None) -> list[object]:
+        member = Option("member", 2, LAYERS[:1], current=member_had)
+        waits.note([leader, member], {"leader": 0, "member": member_gets}, now)
+        return list(waits.held(now))
+
+    assert turn(0.0, 0, None) == ["member"]  # paused by the budget: it waits
+    assert turn(BASE_RETURN_WAIT_S - 0.1, None, None) == ["member"]
+    assert turn(BASE_RETURN_WAIT_S, None, 0) == []  # back
+    # Paused again soon after it came back: the next wait is twice as long.
+    assert turn(BASE_RETURN_WAIT_S + 5, 0, None) == ["member"]
+    assert turn(BASE_RETURN_WAIT_S * 3 + 4.9, None, None) == ["member"]
+    assert turn(BASE_RETURN_WAIT_S * 3 + 5, None, 0) == []
+    at = 100.0
+    for _ in range(5):  # it keeps failing soon after each return: the wait stops at the maximum
+        turn(at, 0, None)
+        turn(at + MAX_RETURN_WAIT_S, None, 0)
+        at += MAX_RETURN_WAIT_S + 5
+    assert turn(at, 0, None) == ["member"]
+    assert waits.held(at + MAX_RETURN_WAIT_S - 0.1) == ["member"]
+    assert waits.held(at + MAX_RETURN_WAIT_S) == []
+    # The leader (first class) never waits here: its return is the probe's business.
+    waits.note([Option("leader", 1, LAYERS[:1], current=0)], {"leader": None}, 6000.0)
+    assert waits.held(6000.0) == []
+    # A tile that is hidden (no layers offered) stops its video without a wait.
+    waits.note([Option("member", 2, (), current=0)], {"member": None}, 7000.0)
+    assert waits.held(7000.0) == []
+
+
+def test_held_videos_stay_paused_and_the_others_share_the_budget() -> None:
+    held = Option("held", 2, LAYERS, current=None)
+    free = Option("free", 2, LAYERS, current=None)
+    chosen = allocate(10_000_000, [held, free], held=["held"])
+    assert chosen == {"held": None, "free": 0}
