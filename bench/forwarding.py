@@ -12,6 +12,10 @@ subscriber (publisher's RTP send to subscriber's RTP receive, matched by payload
 
 The last line is:
     us_per_forwarded_packet=<float> ratio_vs_relay_k8=<float> fps_min_k16=<float>
+    us_per_incoming_packet_k1=<float> rss_mb_idle=<float>
+(on one line): server CPU per packet the core received from the publisher at K=1, and the RSS
+of a fresh ``lingkar serve`` before any session (read after the trials; ``--no-idle-rss``
+leaves it out).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUBSCRIBER_PROCESSES = 4
 READY_TIMEOUT_S = float(os.environ.get("BENCH_READY_TIMEOUT", "90"))
 PUBLISHER_BITRATE = 1_000_000
+# The idle RSS is read this long after the server printed its address (as in docs/performance.md).
+IDLE_SETTLE_S = 6.0
 
 
 def _key(payload: bytes) -> bytes:
@@ -59,6 +65,10 @@ def server_main(mode: str, inbox: Any, outboxes: dict[str, Any], results: Any) -
     if pid_file:
         with open(pid_file, "w") as f:
             f.write(str(os.getpid()))
+    if os.environ.get("BENCH_LOOP") == "uvloop":  # a trial of uvloop's event loop (issue 15)
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if not profile_to:
         asyncio.run(_server(mode, inbox, outboxes, results))
         return
@@ -451,6 +461,9 @@ def run_trial(
             "cpu_s": cpu,
             "window_s": window,
             "packets": packets,
+            # What the publisher's packets the server received in the window (the core's own
+            # count; the relay has none).
+            "incoming": s1[3].packets_received - s0[3].packets_received if mode == "core" else 0,
             "fps": fps,
             "delays": delays,
             "counters": s1[3],
@@ -461,6 +474,27 @@ def run_trial(
             proc.join(timeout=15)
             if proc.is_alive():
                 proc.terminate()
+
+
+def idle_rss_mb(settle: float = IDLE_SETTLE_S) -> float:
+    """The RSS of a fresh ``lingkar serve`` (SQLite, self-signed TLS, as ``make run`` starts
+    it), ``settle`` seconds after it printed its address, before any session."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.serverproc import start_server
+
+    with tempfile.TemporaryDirectory(prefix="bench-idle-") as data_dir:
+        server = start_server(Path(data_dir))
+        try:
+            time.sleep(settle)
+            with open(f"/proc/{server.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+            raise RuntimeError("no VmRSS in /proc: not Linux?")
+        finally:
+            server.stop()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -480,6 +514,12 @@ def main() -> None:
         "--publisher-follows-remb",
         action="store_true",
         help="let the server's REMB steer the publisher's encoder (its rate then drifts)",
+    )
+    parser.add_argument(
+        "--no-idle-rss",
+        dest="idle_rss",
+        action="store_false",
+        help="do not start a lingkar serve to read its idle RSS",
     )
     args = parser.parse_args()
     ks = [int(x) for x in args.ks.split(",")]
@@ -538,8 +578,14 @@ def main() -> None:
         else float("nan")
     )
     fps16 = min(core16["fps"]) if core16 else float("nan")
+    core1 = by.get(("core", 1))
+    us_in1 = (
+        core1["cpu_s"] * 1e6 / core1["incoming"] if core1 and core1["incoming"] else float("nan")
+    )
+    rss = idle_rss_mb() if args.idle_rss else float("nan")
     print(
         f"us_per_forwarded_packet={us16:.1f} ratio_vs_relay_k8={ratio8:.2f} fps_min_k16={fps16:.1f}"
+        f" us_per_incoming_packet_k1={us_in1:.1f} rss_mb_idle={rss:.1f}"
     )
 
 

@@ -472,7 +472,8 @@ class Downlink:
                     sent_bps / 1000,
                 )
             return
-        paused = [o for o in options if o.rates and chosen.get(o.key) is None]
+        held = set(self.returns.held(now))
+        paused = [o for o in options if o.rates and chosen.get(o.key) is None and o.key not in held]
         measured = self.estimate.measured(now)
         if self.congested or not measured:
             return
@@ -483,8 +484,12 @@ class Downlink:
                 return
             best = min(paused, key=lambda o: o.priority)
             lowest = best.rates[0][1]
-            spare = MIN_VIDEO_SPARE_BPS if self._weak_link() else 0.0
-            need = others + max(lowest * RESUME_MARGIN / (1 - HEADROOM), spare)
+            # The video still shown stays: the probe is for the return on top of it (and the
+            # floor of a weak link is for the first video, which it already passed).
+            shown = _shown_rate(options, chosen)
+            spare = MIN_VIDEO_SPARE_BPS if self._weak_link() and not shown else 0.0
+            video = max(shown + lowest * RESUME_MARGIN, spare * (1 - HEADROOM))
+            need = others + video / (1 - HEADROOM)
             rate = need * PROBE_MARGIN
         else:
             step = _upgrade_need(options, chosen)
@@ -625,6 +630,15 @@ class Downlink:
             quality=quality,
             videos=videos,
         )
+
+
+def _shown_rate(options: list[Option], chosen: dict[Hashable, int | None]) -> float:
+    """The video rate of the layers chosen this turn."""
+    total = 0.0
+    for option in options:
+        index = chosen.get(option.key)
+        total += next((rate for i, rate in option.rates if i == index), 0.0)
+    return total
 
 
 def _upgrade_need(options: list[Option], chosen: dict[Hashable, int | None]) -> float | None:

@@ -260,12 +260,13 @@ class Wire:
         if pair is None or type(pair.protocol) is not StunProtocol:
             return
         transport = getattr(pair.protocol, "transport", None)
-        sock = getattr(transport, ASYNCIO_TRANSPORT_SOCKET, None)
-        if sock is None:
+        if transport is None:
             self._pair = None  # not connected yet: look again on the next packet
             return
         self._transport = transport
-        self._sock = sock
+        # asyncio's own transport: its socket, written to directly while nothing is queued.
+        # Another loop's (uvloop's has no such attribute): its sendto, which sends at once too.
+        self._sock = getattr(transport, ASYNCIO_TRANSPORT_SOCKET, None)
         self._remote_addr = pair.remote_addr
 
     def _rebind_session(self, session: Any) -> None:
@@ -322,11 +323,17 @@ class Wire:
         if transport is None:
             return False
         packet = self.protect(data)
+        sock = self._sock
+        if sock is None:
+            if transport.is_closing():
+                return False
+            transport.sendto(packet, self._remote_addr)
+            return True
         if transport.get_write_buffer_size():
             transport.sendto(packet, self._remote_addr)
             return True
         try:
-            self._sock.sendto(packet, self._remote_addr)
+            sock.sendto(packet, self._remote_addr)
         except OSError:
             if transport.is_closing():
                 return False  # ICE closed this socket (asyncio's sendto would fail on it)

@@ -64,9 +64,9 @@ def test_a_falling_remb_cuts_and_holds_longer_each_time() -> None:
     estimate = BandwidthEstimate(initial_bps=2_000_000)
     estimate.on_remb(1_500_000, 0.0, video_bps=1_400_000)
     estimate.update(0.0, 1_400_000)
-    estimate.on_remb(1_100_000, 1.0, video_bps=1_400_000)  # Chromium saw a queue: it fell
+    estimate.on_remb(1_100_000, 1.0, video_bps=1_250_000)  # Chromium saw a queue: it fell
     assert estimate.congested(1.0)
-    estimate.update(1.0, 1_400_000)
+    estimate.update(1.0, 1_250_000)
     assert estimate.value() == 1_100_000
     estimate.update(1.0 + BASE_HOLD_S - 0.1, 1_000_000)
     assert estimate.value() == 1_100_000  # holds still
@@ -84,19 +84,30 @@ def test_a_falling_remb_cuts_and_holds_longer_each_time() -> None:
     assert estimate.value() > 900_000
 
 
-def test_one_episode_takes_off_at_most_30_percent_unless_loss_goes_on() -> None:
+def test_one_episode_takes_off_at_most_15_percent_unless_loss_goes_on() -> None:
     estimate = BandwidthEstimate(initial_bps=1_000_000)
     estimate.on_remb(900_000, 0.0, video_bps=800_000)
     estimate.update(0.0, 1_000_000)
-    estimate.on_remb(200_000, 0.5, video_bps=300_000)  # a deep fall, in one step
+    estimate.on_remb(200_000, 0.5, video_bps=300_000)  # a deep fall, in one step, no loss
+    estimate.update(0.5, 1_000_000)
+    assert estimate.value() == 850_000  # GCC's decrease: a queue seen, nothing dropped yet
+    estimate.on_loss(0.4, 0.75)  # loss at once: still the same episode
+    estimate.update(0.75, 850_000)
+    assert estimate.value() == 850_000
+    estimate.on_loss(0.4, 2.0)  # and it goes on: now it cuts further
+    estimate.update(2.0, 850_000)
+    assert estimate.value() < 850_000
+
+
+def test_a_falling_remb_while_packets_are_lost_takes_off_up_to_30_percent() -> None:
+    estimate = BandwidthEstimate(initial_bps=1_000_000)
+    estimate.on_remb(900_000, 0.0, video_bps=800_000)
+    estimate.on_loss(0.05, 0.1)  # some loss, not enough to signal by itself
+    estimate.update(0.1, 1_000_000)
+    assert estimate.cuts == 0
+    estimate.on_remb(200_000, 0.5, video_bps=300_000)
     estimate.update(0.5, 1_000_000)
     assert estimate.value() == 700_000
-    estimate.on_loss(0.4, 0.75)  # loss at once: still the same episode
-    estimate.update(0.75, 700_000)
-    assert estimate.value() == 700_000
-    estimate.on_loss(0.4, 2.0)  # and it goes on: now it cuts further
-    estimate.update(2.0, 700_000)
-    assert estimate.value() < 700_000
 
 
 def test_growth_waits_while_the_remb_lags_behind_the_video() -> None:
