@@ -482,11 +482,15 @@ class Downlink:
         if paused:
             if now < self._resume_after:
                 return
+            shown = _shown_rate(options, chosen)
+            if shown and self._weak_link():
+                # On a link that failed lately, a probe for one more thumbnail would put the
+                # picture already shown at risk: those come back by the estimate's slow growth.
+                return
             best = min(paused, key=lambda o: o.priority)
             lowest = best.rates[0][1]
             # The video still shown stays: the probe is for the return on top of it (and the
             # floor of a weak link is for the first video, which it already passed).
-            shown = _shown_rate(options, chosen)
             spare = MIN_VIDEO_SPARE_BPS if self._weak_link() and not shown else 0.0
             video = max(shown + lowest * RESUME_MARGIN, spare * (1 - HEADROOM))
             need = others + video / (1 - HEADROOM)
