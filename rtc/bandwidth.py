@@ -70,7 +70,7 @@ MAX_OVER_SENT = 1.5
 GROWTH_ALLOWANCE_BPS = 50_000
 # A probe that carried this multiple of the rate where the link last failed shows that the link
 # has changed (the weak link is gone): that failure is forgotten.
-LINK_CHANGED = 1.5
+LINK_CHANGED = 1.25
 # Congested for this long after a signal: retransmissions stop, video steps down at once.
 CONGESTION_MEMORY_S = 1.5
 # After a cut the target holds still; the hold doubles when a cut follows the last within

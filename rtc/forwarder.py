@@ -34,7 +34,7 @@ from aiortc.rtp import (
 from rtc.audiolevel import AudioLevelMeter
 from rtc.counters import Counters
 from rtc.keyframes import starts_keyframe
-from rtc.layers import Layer
+from rtc.layers import WIRE_OVERHEAD_BYTES, Layer
 from rtc.leg import Leg, LegParams, abs_send_time
 from rtc.ntpclock import current_ms, current_ntp_time
 from rtc.vp8 import NO_DESCRIPTOR, Descriptor, descriptor, keyframe_size, rewrite
@@ -323,6 +323,9 @@ class Source:
             keyframe = starts_keyframe(codec, payload)
             if keyframe:
                 layer.last_keyframe = now
+                layer.keyframe_ts = packet.timestamp
+            if packet.timestamp == layer.keyframe_ts:
+                layer.keyframe_octets += len(payload) + WIRE_OVERHEAD_BYTES
                 if codec == "VP8":
                     size = keyframe_size(payload)
                     if size is not None:

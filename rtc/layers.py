@@ -24,10 +24,13 @@ LAYER_IDLE_S = 1.5
 # Bytes one forwarded packet costs on the wire beyond its payload: IPv4 20 + UDP 8 + RTP 12 +
 # header extensions ~12 + SRTP tag 10. Budgets count the wire, as a data plan does.
 WIRE_OVERHEAD_BYTES = 62
-# A layer's rate is the median of its rates over the last RATE_SECONDS one-second intervals:
-# a keyframe, or ten when many subscribers switch at once, is a burst the allocation must not
-# mistake for the layer's rate (seen: a 100 kbit/s layer measured at 330 after a run of them),
-# while a browser that changes its encoder's rate shows within a few seconds.
+# A layer's rate is the median of its rates over the last RATE_SECONDS one-second intervals,
+# counting its delta frames only: a keyframe, or two a second for as long as subscribers keep
+# asking (a weak link that keeps losing them, many subscribers switching at once), is a burst
+# the allocation must not mistake for the layer's rate (seen: a 100 kbit/s layer measured at
+# 290-400 kbit/s for ten seconds after a weak member joined, which paused the counselor's
+# picture for it), while a browser that changes its encoder's rate shows within a few seconds.
+# Keyframe bursts are what the allocation's headroom is for.
 RATE_INTERVAL_S = 1.0
 RATE_SECONDS = 7
 
@@ -42,6 +45,8 @@ class Layer(Generic[L]):
         "bitrate",
         "height",
         "index",
+        "keyframe_octets",
+        "keyframe_ts",
         "last_keyframe",
         "last_packet",
         "legs",
@@ -72,6 +77,10 @@ class Layer(Generic[L]):
         self.missing: dict[int, float] = {}
         self.octets = 0
         self.packets = 0
+        # The bytes on the wire of keyframe packets (those with the RTP timestamp of the last
+        # keyframe's first packet), left out of the rate.
+        self.keyframe_octets = 0
+        self.keyframe_ts: int | None = None
         self.bitrate = 0.0
         self._octets_at = 0
         self._measured_at: float | None = None
@@ -85,8 +94,8 @@ class Layer(Generic[L]):
         return now - self.last_packet < LAYER_IDLE_S
 
     def measure(self, now: float) -> float:
-        """Update and return the layer's rate (bits per second on the wire)."""
-        wire = self.octets + self.packets * WIRE_OVERHEAD_BYTES
+        """Update and return the layer's rate (bits per second on the wire, delta frames)."""
+        wire = self.octets + self.packets * WIRE_OVERHEAD_BYTES - self.keyframe_octets
         if self._measured_at is None:
             self._measured_at, self._octets_at = now, wire
             return self.bitrate

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from typing import Any, cast
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -13,6 +14,7 @@ from aiortc.rtp import RtpPacket, wrap_rtx
 
 from rtc.counters import Counters
 from rtc.forwarder import KEYFRAME_WAIT_S, Leg, LegParams, Source
+from rtc.layers import WIRE_OVERHEAD_BYTES
 from rtc.vp8 import descriptor
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
@@ -265,3 +267,25 @@ async def test_a_leg_never_receives_two_layers_whatever_the_order_of_events() ->
             assert len(forwarding) <= 1
             assert len(waiting) <= 1
             assert forwarding == ([x.layer] if x.layer is not None else [])
+
+
+async def test_a_layers_rate_leaves_out_its_keyframes() -> None:
+    """Keyframes asked for again and again (a weak member that keeps losing them) are bursts:
+    the rate the allocation shares out is that of the delta frames."""
+    source, _leg, _wire = make(Counters())
+    publisher = Publisher()
+    layer = source.layers[0]
+    start = time.monotonic()
+    await feed(source, publisher.frame_packets("q", keyframe=True))
+    layer.measure(start)
+    delta_bytes = 0
+    for n in range(30):
+        keyframe = n % 3 == 0  # a keyframe every third frame: far more bytes than the rest
+        packets = publisher.frame_packets("q", keyframe=keyframe)
+        if keyframe:
+            for packet in packets:
+                packet.payload += bytes(800)
+        else:
+            delta_bytes += sum(len(p.payload) + WIRE_OVERHEAD_BYTES for p in packets)
+        await feed(source, packets)
+    assert layer.measure(start + 1.0) == delta_bytes * 8
