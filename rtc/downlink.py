@@ -70,9 +70,8 @@ PROBE_JUDGE_S = 1.0
 ALLOCATION_TURN_S = 0.25
 # After video paused for the link, none comes back for this long; doubled (up to the maximum)
 # when the probe for its return failed or the last return was paused again within
-# RESUME_FAILED_S (on a 300 kbit/s link, a probe every 10 s cost the voices 1-4 % concealed), back
-# to the base after
-# RESUME_STABLE_S: paused video comes back by itself, without flapping.
+# RESUME_FAILED_S, back to the base after RESUME_STABLE_S: paused video comes back by itself,
+# without flapping. (On a 300 kbit/s link, a failed probe every 10 s cost the voices 1-4 %.)
 BASE_RESUME_WAIT_S = 8.0
 MAX_RESUME_WAIT_S = 30.0
 RESUME_FAILED_S = 20.0
@@ -586,10 +585,16 @@ class Downlink:
         priority = want.priority
         if not want.visible:
             return Option(track_id, priority, (), current)
+        usable = source.usable_layers(now)
+        if current is not None and current < len(source.layers):
+            # The layer it receives stays open to it while it sends, even when set aside for
+            # moves (its keyframe did not come for another leg: a rate-limited request, a lost
+            # PLI): without it, a weak member is left with larger layers only, and no video.
+            held = source.layers[current]
+            if held not in usable and held.active(now):
+                usable.append(held)
         # Smallest first; a layer whose size is not known yet (no keyframe seen) last.
-        layers = sorted(
-            source.usable_layers(now), key=lambda x: (x.width == 0, x.width * x.height, x.index)
-        )
+        layers = sorted(usable, key=lambda x: (x.width == 0, x.width * x.height, x.index))
         allowed = _fitting(layers, want)
         if leg.losing_sync(now) and current is not None:
             # It keeps losing frames on this layer: one layer less for a while (none if lowest).
