@@ -73,7 +73,7 @@ ALLOCATION_TURN_S = 0.25
 # RESUME_FAILED_S, back to the base after RESUME_STABLE_S: paused video comes back by itself,
 # without flapping. (On a 300 kbit/s link, a failed probe every 10 s cost the voices 1-4 %.)
 BASE_RESUME_WAIT_S = 8.0
-MAX_RESUME_WAIT_S = 30.0
+MAX_RESUME_WAIT_S = 20.0
 RESUME_FAILED_S = 20.0
 RESUME_STABLE_S = 60.0
 # A video below the first class that the budget paused while others play waits this long
