@@ -46,6 +46,7 @@ from rtc.passthrough import (
     install_sender_hooks,
     sender_has_encoder,
 )
+from rtc.receiving import RECEIVER_ESTIMATOR
 from rtc.sdplines import add_audio_ptime
 from rtc.simulcast import SIMULCAST_EXTENSIONS, SimulcastOffer, add_simulcast_lines, parse_offer
 from rtc.trackid import TrackId, TrackKind
@@ -424,6 +425,10 @@ class Peer:
         else:
             track = SilentTrack(kind, str(slot.track_id))
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            # Nothing arrives on a transceiver the server only sends on, so aiortc's receive-side
+            # bitrate estimator for it (1,000 rate buckets: about 100 KB per video m-line, most
+            # of the Python memory a participant holds) would never be used.
+            setattr(transceiver.receiver, RECEIVER_ESTIMATOR, None)
             sender = transceiver.sender
             install_sender_hooks(sender, self._sender_rtcp_handler(sender))
         transceiver.setCodecPreferences(preferences)

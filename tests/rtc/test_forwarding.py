@@ -40,6 +40,17 @@ async def test_one_publisher_to_three_subscribers(
     delay = room.forwarding_delay()
     assert set(delay) == {"audio", "video"}
     assert 0 <= delay["audio"][0] <= delay["audio"][1]
+    # The server only sends on a subscriber's forwarding transceivers: no receive-side
+    # estimator is kept for them (about 100 KB each); the publisher's video keeps its own.
+    estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
+    for sub in subscribers:
+        forwarding = [
+            t for t in room.peer(sub.name).pc.getTransceivers() if t.direction == "sendonly"
+        ]
+        assert len(forwarding) == 2
+        assert all(getattr(t.receiver, estimator) is None for t in forwarding)
+    publishing = [t for t in room.peer("alice").pc.getTransceivers() if t.kind == "video"]
+    assert getattr(publishing[0].receiver, estimator) is not None
 
 
 async def test_every_participant_receives_every_other(
