@@ -16,6 +16,10 @@ The last line is:
 (on one line): server CPU per packet the core received from the publisher at K=1, and the RSS
 of a fresh ``lingkar serve`` before any session (read after the trials; ``--no-idle-rss``
 leaves it out).
+
+Environment: ``BENCH_SPY=/tmp/prefix`` samples the server with py-spy over the window
+(bench/profile_breakdown.py reads the result); ``BENCH_LOOP=uvloop`` runs the server on
+uvloop (a trial: uvloop is not one of the project's dependencies; install it in the venv).
 """
 
 from __future__ import annotations
