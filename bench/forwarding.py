@@ -486,17 +486,16 @@ def idle_rss_mb(settle: float = IDLE_SETTLE_S) -> float:
     import tempfile
     from pathlib import Path
 
+    import psutil
+
+    from bench.crowd import sample
     from tests.serverproc import start_server
 
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as data_dir:
         server = start_server(Path(data_dir))
         try:
             time.sleep(settle)
-            with open(f"/proc/{server.process.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-            raise RuntimeError("no VmRSS in /proc: not Linux?")
+            return sample(psutil.Process(server.process.pid))[0]
         finally:
             server.stop()
 

@@ -25,9 +25,10 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import psutil
 from aiohttp import web
 
-from bench.crowd import Crowd, Http, Spec, counselor_session
+from bench.crowd import Crowd, Http, Spec, counselor_session, sample
 from server.app import create_app
 from server.db.database import MIGRATED, migrate_in_child
 from server.platform.settings import Settings
@@ -51,11 +52,7 @@ PARTS = (
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return sample(psutil.Process())[0]
 
 
 def part_of(filename: str) -> str:

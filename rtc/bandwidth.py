@@ -135,6 +135,8 @@ class BandwidthEstimate:
         elif self._may_restart:  # the first REMB with video again: lagging, it restarted
             self._restarted = self.remb_bps < video_bps * REMB_KEEPS_UP
             self._may_restart = False
+        elif self.remb_bps >= video_bps * REMB_KEEPS_UP:
+            self._restarted = False  # caught up: the usual rule again
         elif self._restarted and previous is not None and self.remb_bps < previous:
             # No longer climbing: it judges the link again, and a fall while it climbed back
             # is a queue it saw.
@@ -207,7 +209,6 @@ class BandwidthEstimate:
         if not self.remb_fresh(now) or self.remb_bps is None or video_bps < REMB_MIN_VIDEO_BPS:
             return True  # nothing to compare: the REMB says nothing of this
         if self.remb_bps >= video_bps * REMB_KEEPS_UP:
-            self._restarted = False
             return True
         # After video came back from a pause, Chromium's REMB restarts low and needs 15 s or
         # more to climb back to what it receives. While it only climbs it sees no queue: it

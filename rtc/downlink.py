@@ -585,16 +585,13 @@ class Downlink:
         priority = want.priority
         if not want.visible:
             return Option(track_id, priority, (), current)
-        usable = source.usable_layers(now)
-        if current is not None and current < len(source.layers):
-            # The layer it receives stays open to it while it sends, even when set aside for
-            # moves (its keyframe did not come for another leg: a rate-limited request, a lost
-            # PLI): without it, a weak member is left with larger layers only, and no video.
-            held = source.layers[current]
-            if held not in usable and held.active(now):
-                usable.append(held)
-        # Smallest first; a layer whose size is not known yet (no keyframe seen) last.
-        layers = sorted(usable, key=lambda x: (x.width == 0, x.width * x.height, x.index))
+        # Smallest first; a layer whose size is not known yet (no keyframe seen) last. The one
+        # it receives stays among them (without it, a weak member set aside from its smallest
+        # layer was offered larger ones only, and had no video).
+        layers = sorted(
+            source.usable_layers(now, keeping=current),
+            key=lambda x: (x.width == 0, x.width * x.height, x.index),
+        )
         allowed = _fitting(layers, want)
         if leg.losing_sync(now) and current is not None:
             # It keeps losing frames on this layer: one layer less for a while (none if lowest).
@@ -656,24 +653,16 @@ def _shown_rate(options: list[Option], chosen: dict[Hashable, int | None]) -> fl
 def _upgrade_need(options: list[Option], chosen: dict[Hashable, int | None]) -> float | None:
     """The video rate the next step up would take (in priority order, the first video not yet
     at the best layer it may have), with the upgrade margin on the step; None: none to take."""
-    sending = 0.0
-    step: tuple[float, float] | None = None
     for option in sorted(options, key=lambda o: o.priority):
         index = chosen.get(option.key)
-        if index is None or not option.rates:
-            continue
         order = [i for i, _ in option.rates]
-        if index not in order:
+        if index is None or index not in order:
             continue
         position = order.index(index)
-        current = option.rates[position][1]
-        sending += current
-        if step is None and position + 1 < len(order):
-            step = (current, option.rates[position + 1][1])
-    if step is None:
-        return None
-    current, following = step
-    return sending - current + following * UPGRADE_MARGIN
+        if position + 1 < len(order):
+            current, following = option.rates[position][1], option.rates[position + 1][1]
+            return _shown_rate(options, chosen) - current + following * UPGRADE_MARGIN
+    return None
 
 
 def _fitting(layers: list[Any], want: Want) -> list[Any]:

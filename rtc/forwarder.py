@@ -215,10 +215,15 @@ class Source:
 
     # ---- what the allocation reads ----
 
-    def usable_layers(self, now: float) -> list[VideoLayer]:
-        """Layers a leg may be moved to now: sending, and not stalled on keyframes."""
+    def usable_layers(self, now: float, keeping: int | None = None) -> list[VideoLayer]:
+        """Layers a leg may be moved to now: sending, and not stalled on keyframes; and the
+        layer ``keeping`` (the one the leg receives) while it sends, even when set aside for
+        moves (its keyframe did not come for another leg: a rate-limited request, a lost PLI):
+        staying on it needs no keyframe."""
         return [
-            x for x in self.layers if x.active(now) and self.suspect_until.get(x.index, 0.0) <= now
+            x
+            for x in self.layers
+            if x.active(now) and (x.index == keeping or self.suspect_until.get(x.index, 0.0) <= now)
         ]
 
     def measure(self, now: float) -> None:
@@ -324,12 +329,12 @@ class Source:
             if keyframe:
                 layer.last_keyframe = now
                 layer.keyframe_ts = packet.timestamp
-            if packet.timestamp == layer.keyframe_ts:
-                layer.keyframe_octets += len(payload) + WIRE_OVERHEAD_BYTES
                 if codec == "VP8":
                     size = keyframe_size(payload)
                     if size is not None:
                         layer.width, layer.height = size
+            if packet.timestamp == layer.keyframe_ts:
+                layer.keyframe_octets += len(payload) + WIRE_OVERHEAD_BYTES
             if self.simulcast and codec == "VP8":
                 found = descriptor(payload)
             if keyframe and layer.pending and not self.muted:

@@ -223,6 +223,10 @@ async def test_a_layer_without_keyframes_is_set_aside() -> None:
     assert leg not in source.layers[2].pending
     assert counters.layers_without_keyframe == 1
     assert source.suspect_until[2] > 100.0 + KEYFRAME_WAIT_S
+    later = 100.0 + KEYFRAME_WAIT_S + 0.2
+    assert source.layers[2] not in source.usable_layers(later)
+    # A leg already on a set-aside layer keeps it open (staying needs no keyframe).
+    assert source.layers[2] in source.usable_layers(later, keeping=2)
 
 
 async def test_a_leg_never_receives_two_layers_whatever_the_order_of_events() -> None:
