@@ -3,6 +3,9 @@ its own ``web.AppKey`` beside the code that makes the value)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
@@ -31,11 +34,16 @@ from server.sessions.code_guard import setup_code_guard
 from server.sessions.home import join_with_code
 from web import CATALOGUE_DIR, STATIC_DIR, TEMPLATES_DIR
 
+Middleware = Callable[..., Awaitable[Any]]
 
-def create_app(settings: Settings) -> web.Application:
+
+def create_app(settings: Settings, first_middleware: Middleware | None = None) -> web.Application:
+    """``first_middleware``: how the client's address is known (a session worker's: from its
+    supervisor, server/workers/worker.py); by default, from the trusted proxies' headers."""
+    client = first_middleware or trusted_proxies_middleware(settings)
     app = web.Application(
-        # The proxy middleware first: every later one (and the rate limits) sees the client.
-        middlewares=[trusted_proxies_middleware(settings), security_headers, api_errors],
+        # The client's address first: every later middleware (and the rate limits) sees it.
+        middlewares=[client, security_headers, api_errors],
         client_max_size=MAX_HTTP_BODY_BYTES,
     )
     app[SETTINGS] = settings

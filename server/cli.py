@@ -17,9 +17,11 @@ from server.accounts.counselor_cli import add_counselor_commands, run_counselor_
 from server.db.database import MigrationError
 from server.platform.allocator import restart_with_jemalloc
 from server.platform.config_file import load_settings
-from server.platform.settings import SettingsError
+from server.platform.settings import Settings, SettingsError
 from server.records.retention import add_retention_commands, run_retention_command
 from server.serve import run_server
+from server.workers.supervisor import WorkerStartError, run_supervisor, worker_count
+from server.workers.worker import WORKER_VARIABLE, WorkerPlace, run_worker
 
 log = logging.getLogger("lingkar")
 
@@ -52,9 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="serve plain http (only behind a reverse proxy that terminates TLS)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="session worker processes (default: one per core; 1: a single process)",
+    )
     add_counselor_commands(commands)
     add_retention_commands(commands)
     return parser
+
+
+async def _serve(settings: Settings) -> None:
+    """A session worker (started by a supervisor), a supervisor and its workers, or a single
+    process."""
+    place = os.environ.get(WORKER_VARIABLE)
+    if place:
+        await run_worker(settings, WorkerPlace.decode(place))
+        return
+    count = worker_count(settings)
+    if count > 1:
+        await run_supervisor(settings, count)
+    else:
+        await run_server(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,15 +108,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 tls_cert=args.tls_cert,
                 tls_key=args.tls_key,
                 insecure_http=args.insecure_http,
+                workers=args.workers,
             )
         except SettingsError as exc:
             print(f"lingkar: configuration error: {exc}", file=sys.stderr)
             return 2
         try:
-            asyncio.run(run_server(settings))
+            asyncio.run(_serve(settings))
         except KeyboardInterrupt:
             pass
-        except (OSError, SettingsError, PortRangeError, SelfTestError, MigrationError) as exc:
+        except (
+            OSError,
+            SettingsError,
+            PortRangeError,
+            SelfTestError,
+            MigrationError,
+            WorkerStartError,
+        ) as exc:
             print(f"lingkar: cannot start: {exc}", file=sys.stderr)
             return 1
         return 0

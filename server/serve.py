@@ -6,6 +6,7 @@ import asyncio
 import shlex
 import signal
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -43,6 +44,7 @@ def banner(
     new: bool,
     *,
     has_counselors: bool = True,
+    notes: Sequence[str] = (),
 ) -> str:
     scheme = "http" if settings.insecure_http else "https"
     if settings.host in {"127.0.0.1", "localhost", "::1"}:
@@ -69,7 +71,7 @@ def banner(
             f"    .venv/bin/lingkar counselor add NAME{data_dir}",
         ]
     lines += ["", f"Data directory: {settings.data_dir.resolve()}", allocator.describe()]
-    lines += ["Stop with Ctrl+C.", ""]
+    lines += [*notes, "Stop with Ctrl+C.", ""]
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict
 from typing import Any
 
@@ -26,10 +26,17 @@ from server.live.participant import Presence
 from server.live.recorder import Recorder
 from server.live.rejoin import RejoinTokens
 from server.live.session import LiveSession
+from server.live.snapshot import capture, restore
+from server.live.snapshot_store import SnapshotStore
 from server.live.turn import server_ice_servers
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.settings import SETTINGS
-from server.sessions.store import GuidanceSession, open_session_ids, set_session_status
+from server.sessions.store import (
+    GuidanceSession,
+    get_session_by_code,
+    open_sessions,
+    set_session_status,
+)
 
 log = logging.getLogger("lingkar.live")
 
@@ -41,6 +48,14 @@ SWEEP_INTERVAL_S = 30.0
 LIVE_SESSIONS: web.AppKey[LiveSessions] = web.AppKey("live_sessions")
 # Signs and checks the tokens that bring members back after a restart (server/live/rejoin.py).
 REJOIN_TOKENS = web.AppKey("rejoin_tokens", RejoinTokens)
+# Whether this process may end, as abandoned, a session stored as open that it does not host
+# (by code). A single process: every such session. Session workers (server/workers/): only the
+# first, and only sessions no other worker hosts.
+SWEEPS_UNHOSTED: web.AppKey[Callable[[str], bool]] = web.AppKey("sweeps_unhosted")
+
+
+def _everything(code: str) -> bool:
+    return True
 
 
 async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
@@ -50,12 +65,15 @@ async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
     ports.install(asyncio.get_running_loop())
     await ports.self_test(*settings.media_ports)
     app[REJOIN_TOKENS] = RejoinTokens(load_or_create_secret(settings))
+    notes_key = load_or_create_notes_key(settings)
     live = LiveSessions(
         app[DATABASE],
         ice_servers=server_ice_servers(settings),
         rejoin=app[REJOIN_TOKENS],
-        notes_key=load_or_create_notes_key(settings),
+        notes_key=notes_key,
         abandoned_after_s=settings.abandoned_minutes * 60.0,
+        snapshots=SnapshotStore(settings.data_dir / "live", notes_key),
+        sweeps_unhosted=app.get(SWEEPS_UNHOSTED, _everything),
     )
     live.start_sweeping()
     app[LIVE_SESSIONS] = live
@@ -71,8 +89,13 @@ class LiveSessions:
         rejoin: RejoinTokens | None = None,
         notes_key: bytes | None = None,
         abandoned_after_s: float | None = None,
+        snapshots: SnapshotStore | None = None,
+        sweeps_unhosted: Callable[[str], bool] = _everything,
     ) -> None:
         self._db = db
+        # Each open session's state, kept so that a new process can restore it.
+        self._snapshots = snapshots
+        self._sweeps_unhosted = sweeps_unhosted
         # An open session nobody is in for this long ends by itself (None: never).
         self._abandoned_after_s = abandoned_after_s
         # Since when (time.monotonic) a live session has had nobody in it, by code; and since
@@ -117,17 +140,56 @@ class LiveSessions:
             stages=template.stages,
             room=Room(self._ice_servers),
         )
+        restored = self._restore(live)
         if self._notes_key is not None:
             live.recorder = Recorder(self._db, self._notes_key, stored.id)
-            live.log_stage()
+            if not restored:  # a restored stage goes on in its own row of the stage log
+                live.log_stage()
         live.on_end = self._ended
         rejoin = self._rejoin
         if rejoin is not None:
             live.mint_rejoin = lambda person: rejoin.mint(live, person)
+        snapshots = self._snapshots
+        if snapshots is not None:
+            live.on_change = lambda x: snapshots.save_soon(
+                x.session_id, lambda: capture(x, x.spent_rejoins)
+            )
         self._by_code[stored.code] = live
         await set_session_status(self._db, stored.id, "open")
+        live.changed()
         self._spawn(keep_alive(live))
         return live
+
+    def _restore(self, live: LiveSession) -> bool:
+        """Put back the state of the session's last snapshot, if it has one (the process that
+        hosted it died or stopped); whether it did."""
+        data = None if self._snapshots is None else self._snapshots.load(live.session_id)
+        if data is None:
+            return False
+        try:
+            spent = restore(live, data)
+        except (ValueError, KeyError, TypeError):
+            log.warning("session %d: its snapshot is unreadable; it starts afresh", live.session_id)
+            live.participants.clear()
+            live.participation.clear()
+            return False
+        live.spent_rejoins = spent
+        if self._rejoin is not None:
+            self._rejoin.remember(spent)
+        log.info("session %d: restored from its snapshot", live.session_id)
+        return True
+
+    async def reopen(self, code: str) -> LiveSession | None:
+        """The live session of ``code``, restored from its snapshot when this process does not
+        hold it (a member's rejoin after the hosting process died); None when there is nothing
+        to restore (no snapshot, or the session is not open)."""
+        live = self._by_code.get(code)
+        if live is not None or self._snapshots is None:
+            return live
+        stored = await get_session_by_code(self._db, code)
+        if stored is None or stored.status != "open" or self._snapshots.load(stored.id) is None:
+            return None
+        return await self.open(stored)
 
     def counter_totals(self) -> dict[str, int]:
         """Forwarding counters (rtc.CountersSnapshot's fields) summed over this process's life."""
@@ -154,6 +216,8 @@ class LiveSessions:
         if self._by_code.get(live.code) is live:
             del self._by_code[live.code]
             self._empty_since.pop(live.code, None)
+        if self._snapshots is not None:
+            self._snapshots.delete(live.session_id)
         self._spawn(self._mark_ended(live.session_id))
 
     async def _mark_ended(self, session_id: int) -> None:
@@ -193,7 +257,10 @@ class LiveSessions:
                 self._abandoned.add(live.session_id)
                 ended.append(live.session_id)
                 await live.end()
-        stored = await open_session_ids(self._db)
+        # Not another worker's: its live sessions are not live here.
+        stored = {
+            k: v for k, v in (await open_sessions(self._db)).items() if self._sweeps_unhosted(v)
+        }
         live_ids = {x.session_id for x in self._by_code.values()}
         for session_id in list(self._idle_since):
             if session_id not in stored or session_id in live_ids:
@@ -207,6 +274,8 @@ class LiveSessions:
                     "session %d: open with nobody in it for %.0f s; it ends", session_id, limit
                 )
                 await set_session_status(self._db, session_id, "ended", reason=ABANDONED)
+                if self._snapshots is not None:
+                    self._snapshots.delete(session_id)
                 ended.append(session_id)
         return ended
 
@@ -231,7 +300,12 @@ class LiveSessions:
         open, so the leader can enter again when the server is back."""
         for live in list(self._by_code.values()):
             live.on_end = None
+            live.on_change = None
             del self._by_code[live.code]
+            if self._snapshots is not None:
+                # As it is now, before everyone is told and counted as gone: the restarted
+                # server puts it back (server/live/snapshot.py).
+                self._snapshots.save(live.session_id, capture(live, live.spent_rejoins))
             self._announce_restart(live)
             try:
                 await live.end()

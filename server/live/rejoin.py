@@ -8,8 +8,12 @@ member's name, whether they were admitted and whether they observe, valid a few 
 once. The restarted server checks it with the same installation secret (``secret.key``) and
 puts the member back: in the room if they were admitted, else in the lobby, without asking
 their consent or the session password again (they gave both before). A counselor comes back
-with their login cookie through ``/lead``, which also reopens the session; until then a rejoin
-answers ``session_not_open`` and the client tries again.
+with their login cookie through ``/lead``.
+
+The session itself comes back from its snapshot (server/live/snapshot.py), written after every
+change: the first rejoin or lead reopens it as it was, and each member takes back their own place
+(the token names it). Without a snapshot (none was written, or the session had ended) a rejoin
+answers ``session_not_open`` until the counselor reopens it, and the client tries again.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class RejoinClaim:
     observer: bool
     expires: int
     nonce: str
+    # The participant id the token was minted for ("" in tokens from before it was carried).
+    person: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -68,6 +74,7 @@ class RejoinTokens:
     def mint(self, live: LiveSession, person: Participant, now: float | None = None) -> str:
         claim = {
             "c": live.code,
+            "p": person.id,
             "n": person.name,
             "a": person.in_room,
             "o": person.is_observer,
@@ -95,6 +102,7 @@ class RejoinTokens:
                 observer=raw.get("o") is True,
                 expires=int(raw["e"]),
                 nonce=str(raw["j"]),
+                person=str(raw.get("p", "")),
             )
         except (binascii.Error, ValueError, KeyError, TypeError):
             raise refused from None
@@ -107,13 +115,31 @@ class RejoinTokens:
     def spend(self, claim: RejoinClaim) -> None:
         self._used[claim.nonce] = claim.expires
 
+    def remember(self, spent: dict[str, float]) -> None:
+        """Nonces spent before this process started (a restored session's snapshot)."""
+        for nonce, expires in spent.items():
+            self._used[nonce] = max(expires, self._used.get(nonce, expires))
+
     def _forget_expired(self, now: float) -> None:
         for nonce in [n for n, expires in self._used.items() if expires < now]:
             del self._used[nonce]
 
 
 def restore_member(live: LiveSession, claim: RejoinClaim) -> Participant:
-    """Put a member back as the token says: the lobby's rules (capacity, name) apply again."""
+    """Put a member back. When the session knows them (it was restored from its snapshot, see
+    server/live/snapshot.py), they take their own place again, as it was: lobby or room,
+    switches, figures. A place that is no longer theirs (removed, denied, left, or somebody is
+    connected in it) is refused. When the session does not know them (it started afresh), the
+    token says where they were, and the lobby's rules (capacity, name) apply again."""
+    known = live.participants.get(claim.person) if claim.person else None
+    if known is not None:
+        if not known.present or known.connected or known.name != claim.name:
+            raise LingkarError(ErrorId.UNAUTHORIZED, "this place in the session has expired")
+        known.renew_token()
+        known.resume_token = secrets.token_urlsafe(24)
+        # The grace period starts again: the new connection has its time to come up.
+        known.last_seen = known.disconnected_at = time.monotonic()
+        return known
     person = live.add_member(claim.name, Role.OBSERVER if claim.observer else Role.MEMBER)
     if claim.admitted:
         # A counselor admitted them before the restart; asking again would only interrupt.

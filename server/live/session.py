@@ -74,6 +74,11 @@ class LiveSession(RoomRules):
         self.offers_without_port = 0
         self.peers_never_connected = 0
         self.on_end: Callable[[LiveSession], None] | None = None
+        # Called after every change of state (the registry keeps a snapshot: snapshot.py).
+        self.on_change: Callable[[LiveSession], None] | None = None
+        # The rejoin tokens used in this session (nonce: until when they were valid), so that
+        # a restored session still refuses them.
+        self.spent_rejoins: dict[str, float] = {}
         # Mints a person's rejoin token (server/live/rejoin.py; set by the registry).
         self.mint_rejoin: Callable[[Participant], str] | None = None
         # Writes attendance, stages, participation, notes and evaluations
@@ -374,6 +379,7 @@ class LiveSession(RoomRules):
         )
         self.evaluation_answers.append(out)
         self.send_to_leaders(out)
+        self.changed()
 
     def set_evaluation(self, open_: bool, by: Participant) -> None:
         self.evaluation_open = open_
@@ -382,6 +388,7 @@ class LiveSession(RoomRules):
             # The counselors' own pages (another tab, a reconnection) learn the state too.
             answered = person.evaluated and person.can(Permission.ANSWER_EVALUATION)
             self.send(person, p.EvaluationState(open=open_, answered=answered))
+        self.changed()
 
     def set_observers_see_figures(self, allowed: bool, by: Participant) -> None:
         self.observers_see_figures = allowed
@@ -464,6 +471,12 @@ class LiveSession(RoomRules):
         forwarding.enforce(self)
         forwarding.sync_subscriptions(self)
         self.broadcast_state()
+        self.changed()
+
+    def changed(self) -> None:
+        """The state changed (apply() says so itself): the registry's snapshot follows."""
+        if self.on_change is not None and not self.ended:
+            self.on_change(self)
 
     def _on_track_published(self, track: TrackId) -> None:
         # A new track must not reach anyone before the rules say it may: pause first.

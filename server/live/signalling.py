@@ -241,13 +241,20 @@ async def offer(request: web.Request) -> web.Response:
 
 
 async def rejoin(request: web.Request) -> web.Response:
-    """A member comes back after a restart with the token the server gave before stopping."""
+    """A member comes back after a restart, or after the process that hosted the session died,
+    with the last rejoin token the server gave."""
     body = await read_body(request, RejoinBody)
     tokens = request.app[REJOIN_TOKENS]
-    claim = tokens.check(body.rejoin_token, request.match_info["code"])
-    live = _live(request)  # session_not_open until the leader is back: the client retries
+    code = request.match_info["code"]
+    claim = tokens.check(body.rejoin_token, code)
+    # A session this process does not hold comes back from its snapshot (its process died);
+    # without one, session_not_open until the leader is back: the client retries.
+    await request.app[LIVE_SESSIONS].reopen(code)
+    live = _live(request)
     person = restore_member(live, claim)
     tokens.spend(claim)
+    live.spent_rejoins[claim.nonce] = claim.expires
+    live.changed()
     return _entry(request, live, person)
 
 

@@ -205,9 +205,13 @@ def greeting(state: RoomState, x: Participant, status: p.Status) -> list[p.Serve
         title=state.title,
         permissions=permission_names(x),
     )
-    messages: list[p.ServerMessage] = [welcome, status]
+    messages: list[p.ServerMessage] = [welcome]
     if x.in_room:
-        messages += [roster(state), you(state, x), *state.chat.history_for(x)]
+        # The room and their own state before the status: a page that enters the room on
+        # "admitted" then knows whether a counselor muted them (and does not unmute itself).
+        messages += [roster(state), you(state, x), status, *state.chat.history_for(x)]
+    else:
+        messages.append(status)
         if state.evaluation_open and x.can(Permission.ANSWER_EVALUATION):
             messages.append(p.EvaluationState(open=True, answered=x.evaluated))
     if x.can(Permission.EVALUATION):

@@ -92,6 +92,7 @@ SETTINGS: dict[str, Converter] = {
     "abandoned_minutes": _int,
     "trusted_proxies": _list,
     "metrics_allow": _list,
+    "workers": _int,
 }
 
 

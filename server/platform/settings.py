@@ -33,6 +33,8 @@ MAX_ABANDONED_MINUTES = 24 * 60
 # Media (ICE) sockets bind here, so a firewall opens one known range. Apart from coturn's own
 # relay range (49152-65535 by default, deploy/turnserver.conf narrows it to 49152-49999).
 DEFAULT_MEDIA_PORTS = (40000, 40999)
+# More session workers than this is a mistake on any machine a school has.
+MAX_WORKERS = 64
 # /metrics answers only these clients unless configured otherwise: the machine itself.
 DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1/128")
 
@@ -77,6 +79,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Clients (addresses or CIDRs) allowed to read /metrics.
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    # Session worker processes (server/workers/). None: one per core; 1: a single process.
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -112,6 +116,8 @@ class Settings:
                 f"abandoned_minutes: {self.abandoned_minutes} is not between 1 and "
                 f"{MAX_ABANDONED_MINUTES} (a day)"
             )
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise SettingsError(f"workers: {self.workers} is not between 1 and {MAX_WORKERS}")
         for name in ("trusted_proxies", "metrics_allow"):
             for entry in getattr(self, name):
                 _parse_network(name, entry)

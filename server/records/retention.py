@@ -143,9 +143,16 @@ async def purge_expired(
     return RetentionResult(touched, rows)
 
 
+# False in all session workers but the first (server/workers/): one purge is enough.
+RUNS_RETENTION = web.AppKey("runs_retention", bool)
+
+
 async def retention_context(app: web.Application) -> AsyncIterator[None]:
     """The app's cleanup context (after the database's): purge at start, then every interval."""
     settings = app[SETTINGS]
+    if not app.get(RUNS_RETENTION, True):  # another session worker does it
+        yield
+        return
     key = load_or_create_notes_key(settings)
     clock = app.get(RETENTION_CLOCK, utc_now)
     interval = app.get(RETENTION_INTERVAL, RETENTION_INTERVAL_S)

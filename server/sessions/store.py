@@ -297,11 +297,13 @@ async def check_session_password(session: GuidanceSession, password: str) -> boo
     return (await verify_password_async(session.password_hash, password)).ok
 
 
-async def open_session_ids(db: AsyncEngine) -> list[int]:
-    """Every session marked open, whoever's."""
+async def open_sessions(db: AsyncEngine) -> dict[int, str]:
+    """Every session marked open, whoever's: their codes by id."""
     async with db.connect() as conn:
-        rows = await conn.execute(select(sessions.c.id).where(sessions.c.status == "open"))
-        return [int(row[0]) for row in rows]
+        rows = await conn.execute(
+            select(sessions.c.id, sessions.c.code).where(sessions.c.status == "open")
+        )
+        return {int(row[0]): str(row[1]) for row in rows}
 
 
 async def dismiss_notices(db: AsyncEngine, counselor_id: int) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, expect
@@ -20,6 +21,8 @@ from playwright.async_api import Browser, expect
 from server.db import schema
 from server.db.database import open_database
 from server.platform.settings import Settings
+from server.workers.routing import spread
+from server.workers.worker import WORKER_VARIABLE
 from tests.browser.steps import audio_packets, eventually, join_admitted, open_room_as_leader
 from tests.deploy.coturn import free_listening_port
 from tests.pgserver import postgres_cluster
@@ -83,7 +86,9 @@ async def test_a_killed_server_comes_back_with_everyone_in_the_room(
 ) -> None:
     data_dir = tmp_path / "data"
     port = str(free_listening_port())
-    servers: list[ServerProcess] = [start_server(data_dir, "--port", port)]
+    # One process, so that the kill leaves nobody to say goodbye (with session workers the
+    # supervisor's death stops them cleanly; a killed worker is test_a_killed_worker_...).
+    servers: list[ServerProcess] = [start_server(data_dir, "--port", port, "--workers", "1")]
     try:
         base = servers[0].base_url
         requests: list[str] = []
@@ -106,7 +111,7 @@ async def test_a_killed_server_comes_back_with_everyone_in_the_room(
         servers[0].process.kill()  # SIGKILL: nobody is told anything
         servers[0].process.wait()
         await asyncio.sleep(2)
-        servers.append(start_server(data_dir, "--port", port))
+        servers.append(start_server(data_dir, "--port", port, "--workers", "1"))
         restarted = time.monotonic()
 
         await eventually(heard, "the counselor hears Rina after the restart", 90)
@@ -124,3 +129,67 @@ async def test_a_killed_server_comes_back_with_everyone_in_the_room(
     finally:
         for server in servers:
             server.stop()
+
+
+async def test_a_killed_worker_comes_back_with_the_session_as_it_was(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """``--workers 2``: the worker that hosts the session is killed with SIGKILL. The supervisor
+    starts it again; the counselor's and the student's pages come back by themselves within
+    15 s, in the same stage, the student still muted by the counselor and her hand still up."""
+    data_dir = tmp_path / "data"
+    server = start_server(data_dir, "--workers", "2")
+    try:
+        base = server.base_url
+        requests: list[str] = []
+        leader, code = await open_room_as_leader(
+            browser, base, data_dir, "bu.wati", "Bu Wati", requests
+        )
+        rina, _ = await join_admitted(browser, leader, base, code, "Rina", requests)
+
+        def heard() -> Awaitable[bool]:
+            return rising(lambda: audio_packets(leader, "Rina"))
+
+        await eventually(heard, "the counselor hears Rina")
+        first_stage = await rina.locator("#stage-label").inner_text()
+        await leader.get_by_role("button", name="Next stage").click()
+        await expect(rina.locator("#stage-label")).not_to_have_text(first_stage)
+        stage = await rina.locator("#stage-label").inner_text()
+        hand = rina.get_by_role("button", name="Raise hand")
+        await hand.click()
+        await expect(hand).to_have_attribute("aria-pressed", "true")
+        panel = leader.get_by_role("region", name="Group leader's panel")
+        await panel.get_by_role("button", name="Mute Rina").click()
+        await expect(rina.locator("#room-state")).to_contain_text("The counselor muted you")
+
+        # One session on two empty workers: it went where its code spreads (routing.py).
+        workers = {
+            int(child.environ()[WORKER_VARIABLE].split("/", 1)[0]): child
+            for child in psutil.Process(server.process.pid).children()
+            if WORKER_VARIABLE in child.environ()
+        }
+        workers[spread(code, 2)].kill()
+        killed = time.monotonic()
+
+        def hears() -> Awaitable[bool]:
+            return rising(lambda: audio_packets(rina, "Bu Wati"))
+
+        async def cut() -> bool:
+            return not await hears()
+
+        # The break is real (the page's figures lag a second: the first reading may still
+        # count packets from before the kill), then it heals.
+        await eventually(cut, "Rina's audio from the counselor stops with the worker", 10)
+        await eventually(hears, "Rina hears the counselor after the worker's restart", 30)
+        back = time.monotonic() - killed
+        print(f"worker killed: Rina hears the counselor again {back:.1f} s after")
+        assert back <= 15 + 1.5, f"back only after {back:.1f} s"  # 1.5 s: one rising() sample
+        for page in (leader, rina):
+            await expect(page.locator("#room-state")).not_to_contain_text("Reconnecting")
+            await expect(page.locator("#stage-label")).to_have_text(stage)
+        await expect(hand).to_have_attribute("aria-pressed", "true")
+        await expect(rina.locator("#room-state")).to_contain_text("The counselor muted you")
+        await expect(leader.locator("#waiting-count")).to_have_text("0")
+        assert not await heard(), "Rina was muted by the counselor before the kill"
+    finally:
+        server.stop()

@@ -15,19 +15,21 @@ NOW = 1_800_000_000.0
 
 def _mint(tokens: RejoinTokens, admitted: bool = True) -> str:
     live: Any = SimpleNamespace(code="ABC-DEF")
-    person: Any = SimpleNamespace(name="Ani Wijaya", in_room=admitted, is_observer=False)
+    person: Any = SimpleNamespace(
+        id="p-ani", name="Ani Wijaya", in_room=admitted, is_observer=False
+    )
     return tokens.mint(live, person, now=NOW)
 
 
 def test_a_token_carries_the_member_back() -> None:
     tokens = RejoinTokens(b"k" * 32)
     claim = tokens.check(_mint(tokens), "ABC-DEF", now=NOW + 5)
-    assert (claim.name, claim.admitted) == ("Ani Wijaya", True)
+    assert (claim.person, claim.name, claim.admitted) == ("p-ani", "Ani Wijaya", True)
     assert tokens.check(_mint(tokens, admitted=False), "ABC-DEF", now=NOW).admitted is False
 
 
 @pytest.mark.parametrize(
-    "case", ["other_session", "expired", "tampered", "other_key", "garbage", "used"]
+    "case", ["other_session", "expired", "tampered", "other_key", "garbage", "used", "restored"]
 )
 def test_bad_tokens_are_refused(case: str) -> None:
     tokens = RejoinTokens(b"k" * 32)
@@ -46,6 +48,10 @@ def test_bad_tokens_are_refused(case: str) -> None:
         token = "not a token"
     elif case == "used":
         tokens.spend(tokens.check(token, code, now=now))
+    elif case == "restored":
+        # Spent in a process that died: its session's snapshot brings the nonce back.
+        spent = RejoinTokens(b"k" * 32).check(token, code, now=now)
+        tokens.remember({spent.nonce: spent.expires})
     with pytest.raises(LingkarError) as refused:
         tokens.check(token, code, now=now)
     assert refused.value.error.value == "unauthorized"

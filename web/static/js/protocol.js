@@ -109,6 +109,8 @@ export const PROTOCOL_VERSION = 1;
 const FINAL = new Set(["denied", "removed", "ended"]);
 /** The server pings every 3 s; silence this long means the connection is gone. */
 const SILENCE_MS = 10000;
+/** A ping is due every 3 s: this long without one, the server is asked whether it still holds our place. */
+const ASK_AFTER_MS = 4500;
 /** Waits between reconnection attempts; the server keeps a dropped participant 60 s. */
 const RETRY_MS = [500, 1000, 2000, 3000, 5000];
 /** How long "disconnected" may last before we stop waiting for ICE to recover by itself. */
@@ -227,6 +229,9 @@ export class LingkarConnection {
     this._leads = false;
     /** Whether the server forgot us without a word and we are coming back (a crash). */
     this._rejoining = false;
+    /** Whether a late ping's question to the server is under way, and when it was last asked. */
+    this._asking = false;
+    this._askedAt = 0;
   }
 
   /**
@@ -475,7 +480,36 @@ export class LingkarConnection {
   }
 
   _checkSilence() {
-    if (this.state === "connected" && Date.now() - this._lastMessage > SILENCE_MS) this._dropped("silence");
+    if (this.state !== "connected") return;
+    const silent = Date.now() - this._lastMessage;
+    if (silent > SILENCE_MS) this._dropped("silence");
+    else if (silent > ASK_AFTER_MS && !this._asking && Date.now() - this._askedAt > ASK_AFTER_MS) void this._askServer();
+  }
+
+  /**
+   * A ping is late: ask the server over HTTPS whether it still holds our place. When the
+   * process that hosted the session died (a session worker killed, a crash), it does not, and
+   * waiting for the full silence would only delay the way back.
+   */
+  async _askServer() {
+    const entry = this.entry;
+    if (!entry) return;
+    const generation = this._generation;
+    this._asking = true;
+    this._askedAt = Date.now();
+    try {
+      const fresh = await post(`/api/sessions/${this.code}/resume`, {
+        participant: entry.participant,
+        resume_token: entry.resume_token,
+      });
+      // Still ours: the silence is the network's; the channel's own watchdog goes on.
+      if (generation === this._generation) this.entry = { ...entry, ...fresh, resume_token: fresh.resume_token ?? entry.resume_token };
+    } catch (err) {
+      const gone = err instanceof ProtocolError && (err.status === 401 || err.status === 503 || err.error === "session_not_open");
+      if (gone && generation === this._generation) this._dropped("forgotten");
+    } finally {
+      this._asking = false;
+    }
   }
 
   /** @param {string} reason */

@@ -175,7 +175,9 @@ export class Room {
     show(this.root, true);
     // Someone who may not be heard or seen (an observer) sends neither.
     if (this.may.has("publish")) {
-      this.conn.send({ type: "microphone", on: this.wantMicrophone && !!this.media.audio });
+      // A counselor's mute holds across reconnections: only the member's own click undoes it.
+      const mutedByLeader = this.you?.muted_by_leader ?? false;
+      this.conn.send({ type: "microphone", on: this.wantMicrophone && !mutedByLeader && !!this.media.audio });
       this.conn.send({ type: "camera", on: !!this.media.video });
     }
     this.statsTimer ??= setInterval(() => void this.stats.read(this.tiles), STATS_MS);
@@ -500,6 +502,7 @@ export class Room {
   async onYou(you) {
     const before = this.you;
     this.you = you;
+    if (you.muted_by_leader) this.wantMicrophone = false;
     if (this.media.audio) this.media.audio.enabled = !you.muted;
     this.micButton.setAttribute("aria-pressed", String(!you.muted));
     this.handButton?.setAttribute("aria-pressed", String(you.hand));

@@ -1,0 +1,367 @@
+"""``lingkar serve --workers N``: the supervisor, on the public port, and its N session workers.
+
+The supervisor does what is done once: it checks the settings, makes the keys and the TLS
+certificate, migrates the database, then starts the workers (the same command, with
+``LINGKAR_WORKER`` set: server/workers/worker.py) and, once each answers on its socket, listens
+on the public port and passes every request on to a worker (server/workers/proxy.py) as the
+session directory says (server/workers/routing.py). A worker that exits is started again: its
+sessions' people come back to it through the rejoin path, and each session is restored from
+its snapshot (server/live/snapshot.py). ``/metrics`` gathers every worker's figures, labelled
+by worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import ssl
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from server.accounts.auth import load_or_create_secret
+from server.accounts.counselors import count_counselors
+from server.db.database import migrate_in_child, open_database
+from server.platform.addresses import lan_ipv4_addresses
+from server.platform.errors import ErrorId
+from server.platform.limits import MAX_HTTP_BODY_BYTES
+from server.platform.notes_key import load_or_create_notes_key
+from server.platform.proxies import trusted_proxies_middleware
+from server.platform.security import security_headers
+from server.platform.settings import Settings, SettingsError
+from server.serve import banner, bound_port, tls_context
+from server.workers.proxy import Upstream, pass_on, refuses_internal
+from server.workers.routing import Directory, places_session, session_code, spread
+from server.workers.worker import (
+    STATUS_PATH,
+    TOKEN_HEADER,
+    WORKER_VARIABLE,
+    WorkerPlace,
+    port_share,
+)
+
+log = logging.getLogger("lingkar.workers")
+
+# How often each worker says which sessions it hosts (and shows it is alive).
+REPORT_INTERVAL_S = 2.0
+# A worker must answer on its socket within this long of starting (its self-test included).
+READY_DEADLINE_S = 60.0
+# A worker that exits within this long of starting waits longer before the next try (doubling
+# up to RESTART_DELAY_MAX_S), so a worker that cannot start does not spin.
+QUICK_EXIT_S = 10.0
+RESTART_DELAY_S = 0.5
+RESTART_DELAY_MAX_S = 30.0
+STOP_DEADLINE_S = 10.0
+
+
+class WorkerStartError(RuntimeError):
+    """A worker exited before it could serve at start-up."""
+
+
+class Worker:
+    """One worker process, started again whenever it exits while the supervisor runs."""
+
+    def __init__(self, place: WorkerPlace) -> None:
+        self.place = place
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self.ready = asyncio.Event()
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.UnixConnector(path=str(place.socket)), auto_decompress=False
+        )
+        self.upstream = Upstream(place.index, self.session, place.token)
+
+    async def start(self) -> None:
+        self.ready.clear()
+        env = dict(os.environ)
+        env[WORKER_VARIABLE] = self.place.encode()
+        # The command as it was typed (the lingkar script, or python -m server.cli), so the
+        # worker reads the same settings file, variables and flags.
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, *sys.orig_argv[1:], env=env
+        )
+
+    async def wait_ready(self) -> None:
+        """Until the worker answers on its socket; WorkerStartError if it exits first."""
+        deadline = time.monotonic() + READY_DEADLINE_S
+        while time.monotonic() < deadline:
+            process = self.process
+            if process is None or process.returncode is not None:
+                code = None if process is None else process.returncode
+                raise WorkerStartError(f"session worker {self.place.index} exited ({code})")
+            if await self.report({}) is not None:
+                self.ready.set()
+                return
+            await asyncio.sleep(0.1)
+        raise WorkerStartError(f"session worker {self.place.index} did not answer in time")
+
+    async def report(self, body: dict[str, object]) -> dict[str, object] | None:
+        """The worker's status call (``None`` when it does not answer)."""
+        try:
+            async with self.session.post(
+                f"http://worker{STATUS_PATH}",
+                json=body,
+                headers={TOKEN_HEADER: self.place.token},
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as answer:
+                if answer.status != 200:
+                    return None
+                found = await answer.json()
+                return found if isinstance(found, dict) else None
+        except (aiohttp.ClientError, TimeoutError, OSError, json.JSONDecodeError):
+            return None
+
+    async def stop(self) -> None:
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_DEADLINE_S)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, count: int, folder: Path) -> None:
+        self.settings = settings
+        self.directory = Directory(count)
+        token = secrets.token_urlsafe(24)
+        self.workers = [
+            Worker(WorkerPlace(i, count, folder / f"worker-{i}.sock", token)) for i in range(count)
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- the processes ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for worker in self.workers:
+            await worker.start()
+        await asyncio.gather(*(w.wait_ready() for w in self.workers))
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(self._keep_running(worker)))
+        self._tasks.append(asyncio.create_task(self._hear_reports()))
+
+    async def _keep_running(self, worker: Worker) -> None:
+        # Cancelled by stop() before the workers are stopped: an exit seen here is unasked for.
+        delay = RESTART_DELAY_S
+        while True:
+            process = worker.process
+            assert process is not None
+            started = time.monotonic()
+            code = await process.wait()
+            worker.ready.clear()
+            lived = time.monotonic() - started
+            delay = RESTART_DELAY_S if lived > QUICK_EXIT_S else min(delay * 2, RESTART_DELAY_MAX_S)
+            log.warning(
+                "session worker %d stopped (exit status %s); starting it again in %.1f s",
+                worker.place.index,
+                code,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            worker.restarts += 1
+            await worker.start()
+            try:
+                await worker.wait_ready()
+            except WorkerStartError as exc:
+                log.warning("%s", exc)
+
+    async def _hear_reports(self) -> None:
+        while True:
+            for worker in self.workers:
+                others = [
+                    code
+                    for code in self.directory.codes()
+                    if self.directory.worker_of(code) != worker.place.index
+                ]
+                found = await worker.report({"directory": others})
+                if found is None:
+                    continue
+                hosted = found.get("sessions", [])
+                if isinstance(hosted, list):
+                    self.directory.report(worker.place.index, {str(x) for x in hosted})
+            await asyncio.sleep(REPORT_INTERVAL_S)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Each worker tells its sessions' people the server is restarting (with their rejoin
+        # tokens) and keeps the sessions' snapshots, as a single process does.
+        await asyncio.gather(*(w.stop() for w in self.workers))
+        for worker in self.workers:
+            await worker.session.close()
+
+    # ---- requests --------------------------------------------------------------------------
+
+    def choose(self, request: web.Request) -> tuple[Worker, str | None]:
+        """The worker for ``request``, and the code it placed (to undo if the request fails)."""
+        code = session_code(request.path)
+        if code is not None:
+            if places_session(request.method, request.path):
+                index, placed = self.directory.place(code)
+                return self.workers[index], code if placed else None
+            index_of = self.directory.worker_of(code)
+            if index_of is not None:
+                return self.workers[index_of], None
+            return self.workers[spread(code, len(self.workers))], None
+        client = request.remote or "unknown"
+        return self.workers[spread(client, len(self.workers))], None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if refuses_internal(request.path):
+            raise web.HTTPNotFound()
+        if request.path == "/metrics" and request.method == "GET":
+            return await self.metrics(request)
+        worker, placed = self.choose(request)
+        if not worker.ready.is_set():
+            # Restarting: a short wait, then the client is told to try again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.ready.wait(), 5.0)
+        response, status = await pass_on(request, worker.upstream)
+        if placed is not None and not 200 <= status < 300:
+            self.directory.unplace(placed, worker.place.index)
+        return response
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Every worker's /metrics in one, each sample labelled with its worker; the workers
+        check who may read them (metrics_allow)."""
+        families: dict[str, list[str]] = {}
+        for worker in self.workers:
+            response, status = await pass_on(request, worker.upstream)
+            if status in (401, 403):
+                return response
+            if status != 200 or not isinstance(response.body, bytes):
+                continue
+            text = response.body.decode("utf-8", errors="replace")
+            for family in text_string_to_metric_families(text):
+                lines = families.setdefault(family.name, _header(family))
+                for sample in family.samples:
+                    labels = {**sample.labels, "worker": str(worker.place.index)}
+                    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+                    lines.append(f"{sample.name}{{{inner}}} {_number(sample.value)}")
+        up = sum(1 for w in self.workers if w.ready.is_set())
+        restarts = sum(w.restarts for w in self.workers)
+        own = [
+            "# HELP lingkar_workers_up Session workers answering now.",
+            "# TYPE lingkar_workers_up gauge",
+            f"lingkar_workers_up {up}",
+            "# HELP lingkar_worker_restarts Session workers started again after they exited.",
+            "# TYPE lingkar_worker_restarts counter",
+            f"lingkar_worker_restarts_total {restarts}",
+        ]
+        body = "\n".join([*own, *(line for lines in families.values() for line in lines)]) + "\n"
+        return web.Response(
+            body=body.encode(),
+            headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
+        )
+
+
+def _header(family: Metric) -> list[str]:
+    # The text format names a counter by its sample (x_total); the parser strips the suffix.
+    name = f"{family.name}_total" if family.type == "counter" else family.name
+    return [f"# HELP {name} {_escape(family.documentation)}", f"# TYPE {name} {family.type}"]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if value != int(value) else f"{int(value)}.0"
+
+
+def worker_count(settings: Settings) -> int:
+    """How many workers: the setting, else one per core."""
+    return settings.workers if settings.workers is not None else max(1, os.cpu_count() or 1)
+
+
+def supervisor_app(settings: Settings, supervisor: Supervisor) -> web.Application:
+    @web.middleware
+    async def too_large(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            if request.path.startswith("/api/"):
+                return web.json_response(
+                    {"error": ErrorId.TOO_LARGE.value, "message": "the request body is too large"},
+                    status=413,
+                )
+            raise
+
+    app = web.Application(
+        middlewares=[trusted_proxies_middleware(settings), security_headers, too_large],
+        client_max_size=MAX_HTTP_BODY_BYTES,
+    )
+    app.router.add_route("*", "/{tail:.*}", supervisor.handle)
+    return app
+
+
+async def run_supervisor(settings: Settings, count: int) -> None:
+    for index in range(count):
+        port_share(settings.media_ports, index, count)  # each worker's share must be usable
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Made here, once, so that the workers never race to make them.
+    load_or_create_notes_key(settings)
+    load_or_create_secret(settings)
+    lan_ips = lan_ipv4_addresses()
+    context: ssl.SSLContext | None = None
+    cert: Path | None = None
+    created = False
+    if not settings.insecure_http:
+        context, cert, created = tls_context(settings, lan_ips)
+    await migrate_in_child(settings)
+    db = await open_database(settings, migrated=True)
+    try:
+        has_counselors = await count_counselors(db) > 0
+    finally:
+        await db.dispose()
+    folder = Path(tempfile.mkdtemp(prefix="lingkar-workers-"))
+    supervisor = Supervisor(settings, count, folder)
+    runner: web.AppRunner | None = None
+    try:
+        try:
+            await supervisor.start()
+        except WorkerStartError as exc:
+            raise SettingsError(f"{exc}; its reason is printed above") from None
+        runner = web.AppRunner(supervisor_app(settings, supervisor), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)
+        await site.start()
+        port = bound_port(site, settings.port)
+        shares = ", ".join(
+            "{}-{}".format(*port_share(settings.media_ports, i, count)) for i in range(count)
+        )
+        notes = [f"Session workers: {count} (media ports {shares})."]
+        text = banner(
+            settings, port, lan_ips, cert, created, has_counselors=has_counselors, notes=notes
+        )
+        print(text, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await supervisor.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,156 @@
+"""One session worker: the whole application on a private Unix socket, behind the supervisor.
+
+The supervisor (server/workers/supervisor.py) starts it as the same ``lingkar serve`` command
+with ``LINGKAR_WORKER`` in its environment. It hosts the live sessions the supervisor sends it,
+binds its media sockets in its own share of ``media_ports``, and serves every other page as the
+single process would. It believes the client's address and scheme from the supervisor's
+headers, and only from requests that carry the supervisor's token (the socket itself is private
+to the server's user). It stops when its supervisor is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import hmac
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from aiohttp import web
+
+from rtc import self_test
+from server.app import create_app
+from server.db.database import MIGRATED
+from server.live.registry import LIVE_SESSIONS, SWEEPS_UNHOSTED
+from server.platform.settings import Settings, SettingsError
+from server.records.retention import RUNS_RETENTION
+
+# The environment variable that makes ``lingkar serve`` a worker: "index/count/socket/token".
+WORKER_VARIABLE = "LINGKAR_WORKER"
+# The headers the supervisor adds to every request it passes on (any a client sent are dropped).
+CLIENT_HEADER = "X-Lingkar-Client"
+SCHEME_HEADER = "X-Lingkar-Scheme"
+TOKEN_HEADER = "X-Lingkar-Worker-Token"
+# The supervisor's own call: what this worker hosts (and, for the first worker, what the others
+# host). Never passed on from outside (the supervisor refuses the prefix).
+STATUS_PATH = "/_worker/status"
+# Each worker's share of media_ports must hold at least this many ports (one per connection).
+MIN_PORTS_PER_WORKER = 10
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class WorkerPlace:
+    index: int
+    count: int
+    socket: Path
+    token: str
+
+    def encode(self) -> str:
+        return f"{self.index}/{self.count}/{self.token}/{self.socket}"
+
+    @classmethod
+    def decode(cls, text: str) -> WorkerPlace:
+        index, count, token, socket = text.split("/", 3)
+        return cls(int(index), int(count), Path(socket), token)
+
+
+def port_share(ports: tuple[int, int], index: int, count: int) -> tuple[int, int]:
+    """Worker ``index``'s contiguous share of the media port range."""
+    low, high = ports
+    size = (high - low + 1) // count
+    if size < MIN_PORTS_PER_WORKER:
+        raise SettingsError(
+            f"media_ports: {low}-{high} is too narrow for {count} workers "
+            f"(each needs at least {MIN_PORTS_PER_WORKER} ports); widen it or use fewer workers"
+        )
+    first = low + index * size
+    last = high if index == count - 1 else first + size - 1
+    return first, last
+
+
+def supervisor_headers(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """The client's address and scheme as the supervisor saw them; anything else is refused."""
+
+    @web.middleware
+    async def from_supervisor(request: web.Request, handler: Handler) -> web.StreamResponse:
+        offered = request.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(offered.encode(), token.encode()):
+            raise web.HTTPForbidden(text="not through the supervisor\n")
+        client = request.headers.get(CLIENT_HEADER) or "unknown"
+        scheme = request.headers.get(SCHEME_HEADER)
+        request = request.clone(remote=client, scheme=scheme if scheme == "https" else "http")
+        return await handler(request)
+
+    return from_supervisor
+
+
+def worker_app(settings: Settings, place: WorkerPlace) -> web.Application:
+    app = create_app(settings, first_middleware=supervisor_headers(place.token))
+    app[MIGRATED] = True  # the supervisor migrated before starting any worker
+    app[RUNS_RETENTION] = place.index == 0
+    # Codes hosted by the other workers, as the supervisor last said.
+    elsewhere: set[str] = set()
+    if place.index == 0:
+        app[SWEEPS_UNHOSTED] = lambda code: code not in elsewhere
+    else:
+        app[SWEEPS_UNHOSTED] = lambda code: False
+
+    async def status(request: web.Request) -> web.Response:
+        body = await request.json()
+        directory = body.get("directory", []) if isinstance(body, dict) else []
+        hosted = [x.code for x in request.app[LIVE_SESSIONS].all()]
+        elsewhere.clear()
+        elsewhere.update(str(x) for x in directory if isinstance(x, str) and x not in hosted)
+        return web.json_response(
+            {
+                "sessions": hosted,
+                "participants": sum(len(x.present()) for x in request.app[LIVE_SESSIONS].all()),
+            }
+        )
+
+    app.router.add_post(STATUS_PATH, status)
+    return app
+
+
+async def run_worker(settings: Settings, place: WorkerPlace) -> None:
+    share = port_share(settings.media_ports, place.index, place.count)
+    settings = replace(settings, media_ports=share)
+    # As the single process does: the forwarding core's private hooks must still work.
+    await self_test()
+    app = worker_app(settings, place)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    with contextlib.suppress(FileNotFoundError):
+        place.socket.unlink()  # left by this worker's previous life
+    site = web.UnixSite(runner, str(place.socket))
+    await site.start()
+    os.chmod(place.socket, 0o600)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # A supervisor killed outright cannot stop its workers: the kernel sends SIGTERM then.
+    stop_with_parent()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def stop_with_parent() -> None:
+    """Ask Linux for SIGTERM when the supervisor dies (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() == 1:  # the supervisor died before the request: stop now
+        os.kill(os.getpid(), signal.SIGTERM)
