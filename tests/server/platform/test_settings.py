@@ -14,6 +14,7 @@ def test_embedded_defaults() -> None:
     assert settings.host == "0.0.0.0"
     assert settings.tls_cert is None
     assert settings.database_path == Path("data") / "lingkar.sqlite3"
+    assert settings.workers is None  # one per core (server/workers/supervisor.py)
 
 
 def test_environment_and_flags() -> None:
@@ -30,6 +31,8 @@ def test_environment_and_flags() -> None:
         ({"LINGKAR_PORT": "-1"}, "port"),
         ({"LINGKAR_INSECURE_HTTP": "maybe"}, "LINGKAR_INSECURE_HTTP"),
         ({"LINGKAR_TLS_CERT": "/x.pem"}, "tls_cert and tls_key"),
+        ({"LINGKAR_WORKERS": "0"}, "workers: 0 is not between 1 and 64"),
+        ({"LINGKAR_WORKERS": "two"}, "LINGKAR_WORKERS"),
     ],
 )
 def test_invalid_settings_name_the_setting(env: dict[str, str], named: str) -> None:
