@@ -51,7 +51,8 @@ def test_new_sessions_go_to_the_least_loaded_worker() -> None:
     directory = Directory(2)
     a, b, c = "AAA-AAA", "CCC-CCC", "DDD-DDD"
     first, placed = directory.place(a, now=0)
-    assert placed and first == spread(a, 2)
+    assert placed
+    assert first == spread(a, 2)
     second, _ = directory.place(b, now=0)
     assert second == 1 - first  # the other one, whatever b's own spread
     assert directory.place(a, now=1) == (first, False)  # placed once
