@@ -36,6 +36,9 @@ from tests.live.client import LiveClient
 from tests.rtc.clients import PatternTrack
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+# The server pings every 3 s: this long without one, a person asks whether it still holds
+# their place (web/static/js/protocol.js does the same).
+LATE_PING_S = 4.5
 # Small pictures at a phone camera's 15 frames a second: 8 to 16 encoders and all their peers'
 # receivers share the bench process (the server's work per packet does not depend on the
 # picture's size, only on the packets' count).
@@ -396,7 +399,10 @@ class _Life:
         self.results.put(("entered", self.spec.name, person.id, time.monotonic()))
 
     async def stay(self) -> None:
-        """Come back whenever the server says it is restarting."""
+        """Come back whenever the server says it is restarting, or (as the web client does)
+        when a ping is late and the server no longer holds the place: the process that hosted
+        the session died."""
+        pings, ping_at, asked_at = 0, time.monotonic(), 0.0
         while True:
             await asyncio.sleep(0.2)
             person = self.person
@@ -405,10 +411,21 @@ class _Life:
             if self.spec.measures_delay:
                 hook_arrived(person, self.arrived)
             person.pin_bitrate()
+            now = time.monotonic()
+            if len(person.by_type["ping"]) != pings:
+                pings, ping_at = len(person.by_type["ping"]), now
             restarting = any(m["status"] == "restarting" for m in person.by_type["status"])
-            if not restarting:
+            forgotten = False
+            if not restarting and now - ping_at > LATE_PING_S and now - asked_at > LATE_PING_S:
+                asked_at = now
+                forgotten = await self._forgotten(person)
+            if not (restarting or forgotten):
                 continue
-            self.results.put(("told", self.spec.name, person.id, time.monotonic()))
+            if restarting:
+                self.results.put(("told", self.spec.name, person.id, time.monotonic()))
+            else:
+                self.results.put(("lost", self.spec.name, person.id, time.monotonic()))
+            pings, ping_at = 0, time.monotonic()
             token = person.rejoin_token()
             self.past.append(person)
             self.person = None
@@ -418,6 +435,17 @@ class _Life:
                     await self.enter(rejoin=token)
                 except (aiohttp.ClientError, OSError, RuntimeError, AssertionError):
                     await asyncio.sleep(0.5)  # not back yet, or the counselor is not
+
+    async def _forgotten(self, person: Person) -> bool:
+        """Whether the server no longer holds this person's place (``resume`` refused)."""
+        try:
+            status, reply = await person.post(
+                f"/api/sessions/{self.spec.code}/resume",
+                {"participant": person.id, "resume_token": person.entry["resume_token"]},
+            )
+        except (aiohttp.ClientError, OSError):
+            return False
+        return status in (401, 503) or reply.get("error") == "session_not_open"
 
     def mark(self) -> tuple[Any, ...]:
         people = [*self.past, *([self.person] if self.person else [])]
@@ -480,6 +508,7 @@ class Crowd:
         self.ids: dict[str, str] = {}  # name -> current participant id
         self.entered_at: dict[str, float] = {}
         self.told_at: dict[str, float] = {}
+        self.lost_at: dict[str, float] = {}  # when a person found the server had forgotten them
         self.states: list[tuple[float, str, str]] = []  # (when, who, connection state)
         self._backlog: list[Any] = []
 
@@ -524,6 +553,8 @@ class Crowd:
             self.entered_at[message[1]] = message[3]
         elif message[0] == "told":
             self.told_at[message[1]] = message[3]
+        elif message[0] == "lost":
+            self.lost_at[message[1]] = message[3]
         elif message[0] == "state":
             self.states.append((message[3], message[1], message[2]))
 

@@ -1,5 +1,7 @@
 """SIGTERM under load: a 1+N session with cameras on, the server stopped and started again
-(issue 14).
+(issue 14); or, with ``--kill-worker``, two session workers and the one hosting the session
+killed with SIGKILL (issue 16): nobody is told, each person notices a late ping as the web
+client does, and the supervisor starts the worker again.
 
 A real ``lingkar serve`` on a fixed port (SQLite, self-signed TLS); a counselor on a laptop and
 ``--members`` members on phones, each an aiortc peer in a process of its own (bench/crowd.py),
@@ -15,7 +17,7 @@ moment the new one printed its address, when each person was in the room again a
 videos flowed again (the counselor receiving every camera it shows, each member receiving the
 counselor's).
 
-    .venv/bin/python -m bench.restart_load [--members 15] [--speakers 2] [--replay]
+    .venv/bin/python -m bench.restart_load [--members 15] [--speakers 2] [--replay] [--kill-worker]
 
 ``--replay`` gives every person pre-encoded media instead of encoders (bench/replay.py): 16
 encoding aiortc peers and the server are more than this machine's two cores.
@@ -24,21 +26,26 @@ The last line is:
     people=<n> told=<n> exit_s=<f> start_s=<f> back_all_s=<f> media_all_s=<f>
 (``exit_s``: SIGTERM to the old process's exit; ``start_s``: from then until the new one printed
 its address; ``back_all_s`` and ``media_all_s``: from that moment until the last person was in
-the room again, and until every page's videos flowed again.)
+the room again, and until every page's videos flowed again. With ``--kill-worker``, ``told``
+counts who noticed the death, and the times count from the kill.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from bench.crowd import LAPTOP_VIDEOS, Crowd, Http, counselor_session, room_specs
+from server.workers.routing import spread
+from server.workers.worker import WORKER_VARIABLE
 from tests import serverproc
 from tests.deploy.coturn import free_listening_port
 
@@ -81,10 +88,16 @@ async def main() -> None:
         action="store_true",
         help="pre-encoded media, no encoders (bench/replay.py): how 1+15 fits on two cores",
     )
+    parser.add_argument(
+        "--kill-worker",
+        action="store_true",
+        help="two session workers; SIGKILL the one hosting the session instead of SIGTERM",
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-restart-load-"))
     port = str(free_listening_port())
-    servers = [serverproc.start_server(data_dir, "--port", port)]
+    workers = ("--workers", "2" if args.kill_worker else "1")
+    servers = [serverproc.start_server(data_dir, "--port", port, *workers)]
     crowd = Crowd()
     try:
         serverproc.add_counselor(data_dir, "restart", COUNSELOR, PASSWORD)
@@ -111,28 +124,35 @@ async def main() -> None:
         old_ids = dict(crowd.ids)
 
         term = time.monotonic()
-        code_exit = servers[0].stop()  # SIGTERM; waits for the exit
-        exited = time.monotonic()
-        servers.append(serverproc.start_server(data_dir, "--port", port))
-        up = time.monotonic()
-        print(
-            f"SIGTERM: exit code {code_exit} after {exited - term:.1f} s; the new server "
-            f"printed its address {up - exited:.1f} s later",
-            flush=True,
-        )
+        if args.kill_worker:
+            # One session on two empty workers: it went where its code spreads.
+            host = kill_worker(servers[0], spread(code, 2))
+            exited = up = time.monotonic()
+            print(f"SIGKILL to session worker {host}", flush=True)
+        else:
+            code_exit = servers[0].stop()  # SIGTERM; waits for the exit
+            exited = time.monotonic()
+            servers.append(serverproc.start_server(data_dir, "--port", port, *workers))
+            up = time.monotonic()
+            print(
+                f"SIGTERM: exit code {code_exit} after {exited - term:.1f} s; the new server "
+                f"printed its address {up - exited:.1f} s later",
+                flush=True,
+            )
         media_at = None
         while time.monotonic() - up < 120:
             crowd.poll()
-            back = [n for n in crowd.ids if crowd.ids[n] != old_ids[n]]
+            # Back: entered again (members keep their participant id: a restored session).
+            back = [n for n in old_ids if crowd.entered_at[n] > term]
             if len(back) == len(old_ids) and receiving(crowd.marks(), crowd.ids, since):
                 media_at = time.monotonic()
                 break
             await asyncio.sleep(0.5)
         crowd.poll()
         told = [n for n in crowd.told_at if crowd.told_at[n] >= term - 1]
-        back_after_up = {
-            n: crowd.entered_at[n] - up for n in crowd.ids if crowd.ids[n] != old_ids[n]
-        }
+        if args.kill_worker:  # nobody is told: each notices by a late ping
+            told = [n for n in crowd.lost_at if crowd.lost_at[n] >= term]
+        back_after_up = {n: crowd.entered_at[n] - up for n in old_ids if crowd.entered_at[n] > term}
         for name in [COUNSELOR, *names]:
             where = (
                 f"back {back_after_up[name]:.1f} s after" if name in back_after_up else "NOT back"
@@ -153,6 +173,15 @@ async def main() -> None:
         crowd.stop()
         for server in servers:
             server.stop()
+
+
+def kill_worker(server: serverproc.ServerProcess, index: int) -> int:
+    """SIGKILL the supervisor's session worker ``index``."""
+    for child in psutil.Process(server.process.pid).children():
+        if child.environ().get(WORKER_VARIABLE, "").startswith(f"{index}/"):
+            child.send_signal(signal.SIGKILL)
+            return index
+    raise AssertionError(f"no session worker {index}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from rtc import DownlinkReport
 from server.live.registry import LIVE_SESSIONS
-from server.platform.settings import SETTINGS, networks
+from server.platform.settings import SETTINGS, Settings, networks
 
 # (metric name, help, field of rtc.CountersSnapshot)
 MEDIA_COUNTERS = (
@@ -166,16 +166,21 @@ def create_registry(app: web.Application) -> CollectorRegistry:
     return registry
 
 
-async def metrics(request: web.Request) -> web.Response:
-    allowed = networks(request.app[SETTINGS].metrics_allow)
+def check_metrics_reader(settings: Settings, remote: str | None) -> None:
+    """Refuse (403) a client outside ``metrics_allow``."""
+    allowed = networks(settings.metrics_allow)
     try:
-        client = ipaddress.ip_address(request.remote or "")
+        client = ipaddress.ip_address(remote or "")
     except ValueError:
         client = None
     if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
         client = client.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
     if client is None or not any(client in network for network in allowed):
         raise web.HTTPForbidden(text="metrics are not available to this address\n")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    check_metrics_reader(request.app[SETTINGS], request.remote)
     body = generate_latest(request.app[METRICS_REGISTRY])
     return web.Response(
         body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"}

@@ -83,6 +83,8 @@ class Participant:
     admitted_at: float | None = None
     left_at: float | None = None
     evaluated: bool = False  # answered the closing evaluation (once each)
+    # Brought back from the session's snapshot and not yet greeted since (welcome.restored).
+    restored: bool = False
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -361,6 +361,9 @@ class Welcome(_Server, tag="welcome"):
     title: str
     # What this person may do; the page shows its controls from these, never from the role.
     permissions: list[PermissionName]
+    # True once after the session came back from its snapshot (a restart, a worker's death):
+    # the chat before that is gone (it never leaves memory), and the page says so.
+    restored: bool = False
 
 
 class Status(_Server, tag="status"):

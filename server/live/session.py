@@ -121,8 +121,10 @@ class LiveSession(RoomRules):
         """A counselor enters (again): their own earlier entry, in another tab, is closed;
         another counselor's (the owner, a co-counselor) stays."""
         self._check_open()
+        restored = False
         for previous in self.leaders():
             if previous.counselor_id == counselor_id:
+                restored = restored or previous.restored
                 self._depart(
                     previous, Presence.LEFT, p.Status(status="removed", message="replaced")
                 )
@@ -133,6 +135,7 @@ class LiveSession(RoomRules):
             presence=Presence.ADMITTED,
             can_share=True,
             counselor_id=counselor_id,
+            restored=restored,  # their page is told the chat from before is gone
         )
         leader.admitted_at = time.time()
         self.participants[leader.id] = leader

@@ -165,4 +165,5 @@ def _revive(raw: dict[str, Any], now: float, observers_see_figures: bool) -> Par
     person.resume_token = ""
     person.connected = False
     person.disconnected_at = now
+    person.restored = True
     return person

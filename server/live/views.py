@@ -204,7 +204,9 @@ def greeting(state: RoomState, x: Participant, status: p.Status) -> list[p.Serve
         role=x.role.value,
         title=state.title,
         permissions=permission_names(x),
+        restored=x.restored,
     )
+    x.restored = False  # said once
     messages: list[p.ServerMessage] = [welcome]
     if x.in_room:
         # The room and their own state before the status: a page that enters the room on

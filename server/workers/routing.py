@@ -9,9 +9,11 @@ The workers say what they host every few seconds; an entry whose worker, alive, 
 it is dropped after a while. A worker that died keeps its entries: its sessions come back on it
 when it is restarted.
 
-Requests without a session code (pages, the dashboard, login, static files) can be served by any
-worker: they go by the client's address, so that one client's failed logins are counted by one
-worker's rate limiter.
+Requests without a session code (pages, the dashboard, login, static files), and those naming a
+code no worker hosts, can be served by any worker: they go by the client's address, so that one
+client's failed logins and unknown codes are counted by one worker's rate limiters. (A client
+that changes its address meets another worker's limiters: with N workers, an attacker with many
+addresses gets up to N times the per-account login attempts.)
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from server.accounts.auth import load_or_create_secret
 from server.accounts.counselors import count_counselors
 from server.db.database import migrate_in_child, open_database
+from server.metrics import check_metrics_reader
 from server.platform.addresses import lan_ipv4_addresses
 from server.platform.errors import ErrorId
 from server.platform.limits import MAX_HTTP_BODY_BYTES
@@ -222,7 +223,8 @@ class Supervisor:
             index_of = self.directory.worker_of(code)
             if index_of is not None:
                 return self.workers[index_of], None
-            return self.workers[spread(code, len(self.workers))], None
+        # No session hosted by that code (or none named): by the client's address, so that one
+        # client's failed logins and unknown codes are counted by one worker's limits.
         client = request.remote or "unknown"
         return self.workers[spread(client, len(self.workers))], None
 
@@ -244,6 +246,7 @@ class Supervisor:
     async def metrics(self, request: web.Request) -> web.Response:
         """Every worker's /metrics in one, each sample labelled with its worker; the workers
         check who may read them (metrics_allow)."""
+        check_metrics_reader(self.settings, request.remote)
         families: dict[str, list[str]] = {}
         for worker in self.workers:
             response, status = await pass_on(request, worker.upstream)

@@ -191,5 +191,7 @@ async def test_a_killed_worker_comes_back_with_the_session_as_it_was(
         await expect(rina.locator("#room-state")).to_contain_text("The counselor muted you")
         await expect(leader.locator("#waiting-count")).to_have_text("0")
         assert not await heard(), "Rina was muted by the counselor before the kill"
+        for page in (leader, rina):  # the chat from before is gone, and the page says so
+            await expect(page.locator("#chat-log")).to_contain_text("messages written before")
     finally:
         server.stop()

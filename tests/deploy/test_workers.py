@@ -191,6 +191,10 @@ async def test_sessions_spread_and_a_killed_worker_comes_back(tmp_path: Path) ->
         await leader2.wait_message(
             "waiting", lambda m: [x["id"] for x in m["participants"]] == [budi.id]
         )
+        # Both are told the chat from before the death is gone.
+        assert ani2.last("welcome")["restored"] is True
+        assert leader2.last("welcome")["restored"] is True
+        assert leader_b.last("welcome")["restored"] is False
         you = await ani2.wait_message("you", lambda m: True)
         assert (you["muted_by_leader"], you["muted"], you["hand"], you["camera"]) == (
             True,

@@ -31,7 +31,7 @@
  * @typedef {{active: number | null, respects: number | null, serious: number | null}} Ratings
  *
  * @typedef {{type: "welcome", protocol: number, id: string, name: string, role: Role, title: string,
- *   permissions: Permission[]}} WelcomeMessage
+ *   permissions: Permission[], restored?: boolean}} WelcomeMessage
  * @typedef {{type: "status", status: Status, message?: string, rejoin_token?: string, position?: number}} StatusMessage
  * @typedef {{type: "rejoin_token", token: string}} RejoinTokenMessage
  * @typedef {{type: "offer", sdp: string, tracks: Record<string, {participant: string, kind: TrackKind}>}} OfferMessage

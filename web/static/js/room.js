@@ -129,6 +129,8 @@ export class Room {
 
     conn.on("welcome", (welcome) => {
       this.may = new Set(welcome.permissions);
+      // The session came back from its snapshot: what was written before is gone.
+      if (welcome.restored) this.chat.addLine(null, t("chat.restored"), "system");
     });
     conn.on("roster", (roster) => this.onRoster(roster));
     conn.on("you", (you) => {
