@@ -10,6 +10,8 @@ command -v pdftotext >/dev/null 2>&1 || apt_install poppler-utils
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 # The TURN tests start Debian's coturn themselves; the package's own service stays disabled.
 [ -x /usr/bin/turnserver ] || apt_install coturn
+# The cluster tests start Debian's redis-server themselves (tests/redisserver.py).
+[ -x /usr/bin/redis-server ] || apt_install redis-server
 # The servers the tests start use jemalloc, as `make run` does (server/platform/allocator.py).
 [ -f "$(jemalloc_lib)" ] || apt_install libjemalloc2
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm

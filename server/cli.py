@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="session worker processes (default: one per core; 1: a single process)",
     )
+    serve.add_argument("--redis-url", help="a cluster's Redis (redis://host:6379/0)")
+    serve.add_argument("--node-url", help="this node's address in a cluster (https://host:port)")
     add_counselor_commands(commands)
     add_retention_commands(commands)
     return parser
@@ -72,7 +74,7 @@ async def _serve(settings: Settings) -> None:
         await run_worker(settings, WorkerPlace.decode(place))
         return
     count = worker_count(settings)
-    if count > 1:
+    if count > 1 or settings.clustered:  # a cluster node always has its supervisor
         await run_supervisor(settings, count)
     else:
         await run_server(settings)
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 tls_key=args.tls_key,
                 insecure_http=args.insecure_http,
                 workers=args.workers,
+                redis_url=args.redis_url,
+                node_url=args.node_url,
             )
         except SettingsError as exc:
             print(f"lingkar: configuration error: {exc}", file=sys.stderr)

@@ -39,6 +39,10 @@ FLOOR_COUNTDOWN_EVERY_TICKS = round(5.0 / LEVELS_INTERVAL_S)
 REJOIN_EVERY_TICKS = round(240.0 / LEVELS_INTERVAL_S)
 # Each person's wants, cap and `media` message, once a second (server/live/media_plan.py).
 MEDIA_EVERY_TICKS = round(1.0 / LEVELS_INTERVAL_S)
+# The session's snapshot is written after every change, and again every 15 s: the figures
+# move without a change of state, and a store that lost it (a Redis restarted empty) has it
+# back soon.
+SNAPSHOT_EVERY_TICKS = round(15.0 / LEVELS_INTERVAL_S)
 
 
 async def attach_peer(session: LiveSession, person: Participant, offer_sdp: str) -> str:
@@ -213,6 +217,8 @@ async def keep_alive(session: LiveSession) -> None:
             session.media.update(now)
         if ticks % OBSERVATION_EVERY_TICKS == 0:
             session.send_observation()
+        if ticks % SNAPSHOT_EVERY_TICKS == 0:
+            session.changed()
         if ticks % REJOIN_EVERY_TICKS == 0:
             for person in session.present():
                 session.send_rejoin(person)

@@ -48,6 +48,9 @@ SWEEP_INTERVAL_S = 30.0
 LIVE_SESSIONS: web.AppKey[LiveSessions] = web.AppKey("live_sessions")
 # Signs and checks the tokens that bring members back after a restart (server/live/rejoin.py).
 REJOIN_TOKENS = web.AppKey("rejoin_tokens", RejoinTokens)
+# Where the open sessions' snapshots are kept: Redis in a cluster (set by the worker); by
+# default a folder in the data directory.
+SNAPSHOTS = web.AppKey("snapshots", SnapshotStore)
 # Whether this process may end, as abandoned, a session stored as open that it does not host
 # (by code). A single process: every such session. Session workers (server/workers/): only the
 # first, and only sessions no other worker hosts.
@@ -72,7 +75,8 @@ async def live_sessions_context(app: web.Application) -> AsyncIterator[None]:
         rejoin=app[REJOIN_TOKENS],
         notes_key=notes_key,
         abandoned_after_s=settings.abandoned_minutes * 60.0,
-        snapshots=SnapshotStore(settings.data_dir / "live", notes_key),
+        snapshots=app.get(SNAPSHOTS)
+        or SnapshotStore.in_folder(settings.data_dir / "live", notes_key),
         sweeps_unhosted=app.get(SWEEPS_UNHOSTED, _everything),
     )
     live.start_sweeping()
@@ -140,7 +144,7 @@ class LiveSessions:
             stages=template.stages,
             room=Room(self._ice_servers),
         )
-        restored = self._restore(live)
+        restored = await self._restore(live)
         if self._notes_key is not None:
             live.recorder = Recorder(self._db, self._notes_key, stored.id)
             if not restored:  # a restored stage goes on in its own row of the stage log
@@ -160,10 +164,10 @@ class LiveSessions:
         self._spawn(keep_alive(live))
         return live
 
-    def _restore(self, live: LiveSession) -> bool:
+    async def _restore(self, live: LiveSession) -> bool:
         """Put back the state of the session's last snapshot, if it has one (the process that
         hosted it died or stopped); whether it did."""
-        data = None if self._snapshots is None else self._snapshots.load(live.session_id)
+        data = None if self._snapshots is None else await self._snapshots.load(live.session_id)
         if data is None:
             return False
         try:
@@ -187,7 +191,9 @@ class LiveSessions:
         if live is not None or self._snapshots is None:
             return live
         stored = await get_session_by_code(self._db, code)
-        if stored is None or stored.status != "open" or self._snapshots.load(stored.id) is None:
+        if stored is None or stored.status != "open":
+            return None
+        if await self._snapshots.load(stored.id) is None:
             return None
         return await self.open(stored)
 
@@ -217,7 +223,7 @@ class LiveSessions:
             del self._by_code[live.code]
             self._empty_since.pop(live.code, None)
         if self._snapshots is not None:
-            self._snapshots.delete(live.session_id)
+            self._snapshots.delete_soon(live.session_id)
         self._spawn(self._mark_ended(live.session_id))
 
     async def _mark_ended(self, session_id: int) -> None:
@@ -275,7 +281,7 @@ class LiveSessions:
                 )
                 await set_session_status(self._db, session_id, "ended", reason=ABANDONED)
                 if self._snapshots is not None:
-                    self._snapshots.delete(session_id)
+                    self._snapshots.delete_soon(session_id)
                 ended.append(session_id)
         return ended
 
@@ -305,7 +311,7 @@ class LiveSessions:
             if self._snapshots is not None:
                 # As it is now, before everyone is told and counted as gone: the restarted
                 # server puts it back (server/live/snapshot.py).
-                self._snapshots.save(live.session_id, capture(live, live.spent_rejoins))
+                await self._snapshots.save(live.session_id, capture(live, live.spent_rejoins))
             self._announce_restart(live)
             try:
                 await live.end()
@@ -314,6 +320,8 @@ class LiveSessions:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._snapshots is not None:
+            await self._snapshots.drain()
 
 
 def _session_counters(live: LiveSession) -> dict[str, int]:

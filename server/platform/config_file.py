@@ -93,6 +93,9 @@ SETTINGS: dict[str, Converter] = {
     "trusted_proxies": _list,
     "metrics_allow": _list,
     "workers": _int,
+    "redis_url": _text,
+    "node_url": _text,
+    "cluster_ca": _path,
 }
 
 

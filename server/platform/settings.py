@@ -81,6 +81,13 @@ class Settings:
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
     # Session worker processes (server/workers/). None: one per core; 1: a single process.
     workers: int | None = None
+    # A cluster of nodes (server/workers/cluster.py): the Redis that holds the session directory
+    # and the live sessions' snapshots, and this node's own address, as the other nodes reach it.
+    redis_url: str | None = None
+    node_url: str | None = None
+    # PEM certificates the nodes' calls to each other trust besides the system's (self-signed
+    # node certificates); None: the system's only.
+    cluster_ca: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -118,9 +125,38 @@ class Settings:
             )
         if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
             raise SettingsError(f"workers: {self.workers} is not between 1 and {MAX_WORKERS}")
+        if self.redis_url is not None or self.node_url is not None:
+            self._check_cluster()
         for name in ("trusted_proxies", "metrics_allow"):
             for entry in getattr(self, name):
                 _parse_network(name, entry)
+
+    def _check_cluster(self) -> None:
+        """A node of a cluster shares its database, keys and directory with the others."""
+        if self.redis_url is None or self.node_url is None:
+            raise SettingsError("redis_url and node_url: a cluster node needs both")
+        if urlsplit(self.redis_url).scheme not in {"redis", "rediss", "unix"}:
+            raise SettingsError("redis_url: not a Redis URL (redis://host:6379/0)")
+        parts = urlsplit(self.node_url)
+        if (
+            parts.scheme not in {"https", "http"}
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+        ):
+            raise SettingsError(
+                f"node_url: {self.node_url!r} is not this node's address (https://host:port)"
+            )
+        if self.database_url is None or not self.database_url.startswith("postgresql"):
+            raise SettingsError(
+                "database_url: a cluster's nodes share one PostgreSQL database (postgresql://...)"
+            )
+        for name in ("secret_key", "notes_key"):
+            if getattr(self, name) is None:
+                raise SettingsError(f"{name}: a cluster's nodes share it; set it on every node")
+
+    @property
+    def clustered(self) -> bool:
+        return self.redis_url is not None
 
     @property
     def database_path(self) -> Path:

@@ -39,7 +39,11 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_OURS = frozenset(x.lower() for x in (CLIENT_HEADER, SCHEME_HEADER, TOKEN_HEADER))
+# A node's calls to another node carry this instead of the worker token (server/workers/cluster.py).
+NODE_TOKEN_HEADER = "X-Lingkar-Node-Token"
+_OURS = frozenset(
+    x.lower() for x in (CLIENT_HEADER, SCHEME_HEADER, TOKEN_HEADER, NODE_TOKEN_HEADER)
+)
 # A worker that takes longer than this to answer (an offer waits for ICE gathering, a few
 # seconds at most) is treated as gone.
 ANSWER_TIMEOUT_S = 60.0
@@ -47,16 +51,20 @@ ANSWER_TIMEOUT_S = 60.0
 
 @dataclass
 class Upstream:
-    """One worker as the proxy sees it: its socket's client session and its token."""
+    """Where a request can be passed on: one of this node's workers (over its Unix socket), or
+    another node of the cluster (over HTTPS), with the token that makes it believe us."""
 
-    index: int
+    name: str  # for the log: "worker 0", "node https://..."
     session: aiohttp.ClientSession
     token: str
+    base: str = "http://worker"
+    token_header: str = TOKEN_HEADER
 
 
-def unavailable(request: web.Request) -> web.Response:
-    """What a client gets while the worker that should answer is (re)starting."""
-    text = "this part of the server is restarting; try again in a few seconds"
+def unavailable(
+    request: web.Request, text: str = "this part of the server is restarting; try again soon"
+) -> web.Response:
+    """What a client gets while the worker (or node) that should answer is (re)starting."""
     headers = {"Retry-After": "2", "Cache-Control": "no-store"}
     if request.path.startswith("/api/"):
         return web.json_response(
@@ -65,13 +73,13 @@ def unavailable(request: web.Request) -> web.Response:
     return web.Response(status=503, text=text + "\n", headers=headers)
 
 
-def outgoing_headers(request: web.Request, token: str) -> CIMultiDict[str]:
+def outgoing_headers(request: web.Request, upstream: Upstream) -> CIMultiDict[str]:
     headers = CIMultiDict(
         (k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | _OURS
     )
     headers[CLIENT_HEADER] = request.remote or "unknown"
     headers[SCHEME_HEADER] = request.scheme
-    headers[TOKEN_HEADER] = token
+    headers[upstream.token_header] = upstream.token
     return headers
 
 
@@ -82,8 +90,8 @@ async def pass_on(request: web.Request, upstream: Upstream) -> tuple[web.Respons
     try:
         async with upstream.session.request(
             request.method,
-            f"http://worker{request.rel_url}",
-            headers=outgoing_headers(request, upstream.token),
+            f"{upstream.base}{request.rel_url}",
+            headers=outgoing_headers(request, upstream),
             data=body if body else None,
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=ANSWER_TIMEOUT_S),
@@ -96,7 +104,7 @@ async def pass_on(request: web.Request, upstream: Upstream) -> tuple[web.Respons
             )
             return web.Response(status=answer.status, body=payload, headers=headers), answer.status
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        log.warning("worker %d did not answer (%s)", upstream.index, type(exc).__name__)
+        log.warning("%s did not answer (%s: %s)", upstream.name, type(exc).__name__, exc)
         return unavailable(request), 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import os
@@ -24,7 +25,9 @@ import ssl
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -45,9 +48,18 @@ from server.platform.proxies import trusted_proxies_middleware
 from server.platform.security import security_headers
 from server.platform.settings import Settings, SettingsError
 from server.serve import banner, bound_port, tls_context
-from server.workers.proxy import Upstream, pass_on, refuses_internal
+from server.workers.cluster import Cluster, ClusterUnavailable, node_token, open_redis
+from server.workers.proxy import (
+    NODE_TOKEN_HEADER,
+    Upstream,
+    pass_on,
+    refuses_internal,
+    unavailable,
+)
 from server.workers.routing import Directory, places_session, session_code, spread
 from server.workers.worker import (
+    CLIENT_HEADER,
+    SCHEME_HEADER,
     STATUS_PATH,
     TOKEN_HEADER,
     WORKER_VARIABLE,
@@ -67,6 +79,10 @@ QUICK_EXIT_S = 10.0
 RESTART_DELAY_S = 0.5
 RESTART_DELAY_MAX_S = 30.0
 STOP_DEADLINE_S = 10.0
+NO_DIRECTORY = (
+    "the cluster's session directory (Redis) cannot be reached: new sessions cannot open now; "
+    "sessions already open go on"
+)
 
 
 class WorkerStartError(RuntimeError):
@@ -84,7 +100,7 @@ class Worker:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.UnixConnector(path=str(place.socket)), auto_decompress=False
         )
-        self.upstream = Upstream(place.index, self.session, place.token)
+        self.upstream = Upstream(f"session worker {place.index}", self.session, place.token)
 
     async def start(self) -> None:
         self.ready.clear()
@@ -140,10 +156,27 @@ class Worker:
             await process.wait()
 
 
+@dataclass
+class Route:
+    """Where one request goes: a worker of this node, another node, or nowhere (refused)."""
+
+    worker: Worker | None = None
+    node: str | None = None
+    placed: str | None = None  # a code this request placed on the worker (undone if it fails)
+    refused: web.Response | None = None
+
+
 class Supervisor:
-    def __init__(self, settings: Settings, count: int, folder: Path) -> None:
+    def __init__(
+        self, settings: Settings, count: int, folder: Path, cluster: Cluster | None = None
+    ) -> None:
         self.settings = settings
         self.directory = Directory(count)
+        # The cluster's directory in Redis (None: this machine alone), the token this node's
+        # calls to the others carry, and the HTTPS session they go through.
+        self.cluster = cluster
+        self.node_token = node_token(load_or_create_secret(settings)) if cluster else ""
+        self.nodes: aiohttp.ClientSession | None = None
         token = secrets.token_urlsafe(24)
         self.workers = [
             Worker(WorkerPlace(i, count, folder / f"worker-{i}.sock", token)) for i in range(count)
@@ -153,6 +186,11 @@ class Supervisor:
     # ---- the processes ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.cluster is not None:
+            self.nodes = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=node_tls(self.settings)),
+                auto_decompress=False,
+            )
         for worker in self.workers:
             await worker.start()
         await asyncio.gather(*(w.wait_ready() for w in self.workers))
@@ -187,19 +225,39 @@ class Supervisor:
 
     async def _hear_reports(self) -> None:
         while True:
+            # Codes hosted anywhere else in the cluster (the first worker's sweep leaves them).
+            claimed: set[str] = set()
+            sweep = True
+            if self.cluster is not None:
+                try:
+                    claimed = await self.cluster.claimed()
+                except ClusterUnavailable:
+                    sweep = False  # nobody knows what the other nodes host now
+            hosted: set[str] = set()
             for worker in self.workers:
-                others = [
+                others = claimed | {
                     code
                     for code in self.directory.codes()
                     if self.directory.worker_of(code) != worker.place.index
-                ]
-                found = await worker.report({"directory": others})
+                }
+                found = await worker.report({"directory": sorted(others), "sweep": sweep})
                 if found is None:
                     continue
-                hosted = found.get("sessions", [])
-                if isinstance(hosted, list):
-                    self.directory.report(worker.place.index, {str(x) for x in hosted})
+                reported = found.get("sessions", [])
+                if isinstance(reported, list):
+                    mine = {str(x) for x in reported}
+                    hosted |= mine
+                    self.directory.report(worker.place.index, mine)
+            if self.cluster is not None:
+                with contextlib.suppress(ClusterUnavailable):
+                    # A worker that did not answer keeps its sessions' claims (it restarts).
+                    dead = {c for c in self.directory.codes() if not self._ready_for(c)}
+                    await self.cluster.heartbeat(hosted | dead)
             await asyncio.sleep(REPORT_INTERVAL_S)
+
+    def _ready_for(self, code: str) -> bool:
+        index = self.directory.worker_of(code)
+        return index is not None and self.workers[index].ready.is_set()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -210,37 +268,71 @@ class Supervisor:
         await asyncio.gather(*(w.stop() for w in self.workers))
         for worker in self.workers:
             await worker.session.close()
+        if self.nodes is not None:
+            await self.nodes.close()
 
     # ---- requests --------------------------------------------------------------------------
 
-    def choose(self, request: web.Request) -> tuple[Worker, str | None]:
-        """The worker for ``request``, and the code it placed (to undo if the request fails)."""
+    async def route(self, request: web.Request) -> Route:
+        """Where ``request`` goes (see server/workers/routing.py and cluster.py)."""
         code = session_code(request.path)
+        placing = code is not None and places_session(request.method, request.path)
         if code is not None:
-            if places_session(request.method, request.path):
+            index = self.directory.worker_of(code)
+            if index is not None:
+                return Route(worker=self.workers[index])
+            # A call passed on by another node is served here: never passed on again.
+            if self.cluster is not None and not from_node(request, self.node_token):
+                try:
+                    owner = await (self.cluster.place if placing else self.cluster.owner)(code)
+                except ClusterUnavailable:
+                    if placing:
+                        return Route(refused=unavailable(request, NO_DIRECTORY))
+                    owner = None
+                if owner is not None and owner != self.cluster.node_url:
+                    return Route(node=owner)
+            if placing:
                 index, placed = self.directory.place(code)
-                return self.workers[index], code if placed else None
-            index_of = self.directory.worker_of(code)
-            if index_of is not None:
-                return self.workers[index_of], None
+                return Route(worker=self.workers[index], placed=code if placed else None)
         # No session hosted by that code (or none named): by the client's address, so that one
         # client's failed logins and unknown codes are counted by one worker's limits.
         client = request.remote or "unknown"
-        return self.workers[spread(client, len(self.workers))], None
+        return Route(worker=self.workers[spread(client, len(self.workers))])
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if refuses_internal(request.path):
             raise web.HTTPNotFound()
         if request.path == "/metrics" and request.method == "GET":
             return await self.metrics(request)
-        worker, placed = self.choose(request)
+        route = await self.route(request)
+        if route.refused is not None:
+            return route.refused
+        if route.node is not None:
+            return await self._to_node(request, route.node)
+        worker = route.worker
+        assert worker is not None
         if not worker.ready.is_set():
             # Restarting: a short wait, then the client is told to try again.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.ready.wait(), 5.0)
         response, status = await pass_on(request, worker.upstream)
-        if placed is not None and not 200 <= status < 300:
-            self.directory.unplace(placed, worker.place.index)
+        if route.placed is not None and not 200 <= status < 300:
+            self.directory.unplace(route.placed, worker.place.index)
+        return response
+
+    async def _to_node(self, request: web.Request, url: str) -> web.StreamResponse:
+        """Pass ``request`` on to the node that hosts its session; if that node does not
+        answer and is dead, forget its claim: the client's next try places the session anew."""
+        assert self.nodes is not None
+        assert self.cluster is not None
+        upstream = Upstream(
+            f"node {url}", self.nodes, self.node_token, base=url, token_header=NODE_TOKEN_HEADER
+        )
+        response, status = await pass_on(request, upstream)
+        code = session_code(request.path)
+        if status == 0 and code is not None:
+            with contextlib.suppress(ClusterUnavailable):
+                await self.cluster.forget_dead(code, url)
         return response
 
     async def metrics(self, request: web.Request) -> web.Response:
@@ -297,6 +389,40 @@ def worker_count(settings: Settings) -> int:
     return settings.workers if settings.workers is not None else max(1, os.cpu_count() or 1)
 
 
+def from_node(request: web.Request, token: str) -> bool:
+    offered = request.headers.get(NODE_TOKEN_HEADER, "")
+    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def nodes_middleware(supervisor: Supervisor) -> Any:
+    """A call passed on by another node of the cluster: the client's address and scheme are
+    the ones that node saw (believed only with the nodes' shared token)."""
+
+    @web.middleware
+    async def from_nodes(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if from_node(request, supervisor.node_token):
+            client = request.headers.get(CLIENT_HEADER) or "unknown"
+            scheme = request.headers.get(SCHEME_HEADER)
+            request = request.clone(remote=client, scheme=scheme if scheme == "https" else "http")
+        return await handler(request)
+
+    return from_nodes
+
+
+def node_tls(settings: Settings) -> ssl.SSLContext:
+    """What the nodes' HTTPS calls to each other trust: the system's CAs and ``cluster_ca``."""
+    context = ssl.create_default_context()
+    # A node's own self-signed certificate in cluster_ca is trusted as it is (not only CAs):
+    # what Python 3.13 does by default.
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    if settings.cluster_ca is not None:
+        try:
+            context.load_verify_locations(cafile=str(settings.cluster_ca))
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(f"cluster_ca: cannot load {settings.cluster_ca}: {exc}") from None
+    return context
+
+
 def supervisor_app(settings: Settings, supervisor: Supervisor) -> web.Application:
     @web.middleware
     async def too_large(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -311,7 +437,12 @@ def supervisor_app(settings: Settings, supervisor: Supervisor) -> web.Applicatio
             raise
 
     app = web.Application(
-        middlewares=[trusted_proxies_middleware(settings), security_headers, too_large],
+        middlewares=[
+            nodes_middleware(supervisor),
+            trusted_proxies_middleware(settings),
+            security_headers,
+            too_large,
+        ],
         client_max_size=MAX_HTTP_BODY_BYTES,
     )
     app.router.add_route("*", "/{tail:.*}", supervisor.handle)
@@ -337,8 +468,14 @@ async def run_supervisor(settings: Settings, count: int) -> None:
         has_counselors = await count_counselors(db) > 0
     finally:
         await db.dispose()
+    cluster = None
+    redis_client = None
+    if settings.redis_url is not None and settings.node_url is not None:
+        node_tls(settings)  # a cluster_ca that does not load stops the start here
+        redis_client = open_redis(settings.redis_url)
+        cluster = Cluster(redis_client, settings.node_url)
     folder = Path(tempfile.mkdtemp(prefix="lingkar-workers-"))
-    supervisor = Supervisor(settings, count, folder)
+    supervisor = Supervisor(settings, count, folder, cluster)
     runner: web.AppRunner | None = None
     try:
         try:
@@ -354,6 +491,8 @@ async def run_supervisor(settings: Settings, count: int) -> None:
             "{}-{}".format(*port_share(settings.media_ports, i, count)) for i in range(count)
         )
         notes = [f"Session workers: {count} (media ports {shares})."]
+        if cluster is not None:
+            notes.append(f"Cluster node {cluster.node_url} (Redis: the session directory).")
         text = banner(
             settings, port, lan_ips, cert, created, has_counselors=has_counselors, notes=notes
         )
@@ -368,3 +507,5 @@ async def run_supervisor(settings: Settings, count: int) -> None:
             await runner.cleanup()
         await supervisor.stop()
         shutil.rmtree(folder, ignore_errors=True)
+        if redis_client is not None:
+            await redis_client.aclose()

@@ -26,9 +26,12 @@ from aiohttp import web
 from rtc import self_test
 from server.app import create_app
 from server.db.database import MIGRATED
-from server.live.registry import LIVE_SESSIONS, SWEEPS_UNHOSTED
+from server.live.registry import LIVE_SESSIONS, SNAPSHOTS, SWEEPS_UNHOSTED
+from server.live.snapshot_store import RedisBackend, SnapshotStore
+from server.platform.notes_key import load_or_create_notes_key
 from server.platform.settings import Settings, SettingsError
 from server.records.retention import RUNS_RETENTION
+from server.workers.cluster import open_redis
 
 # The environment variable that makes ``lingkar serve`` a worker: "index/count/socket/token".
 WORKER_VARIABLE = "LINGKAR_WORKER"
@@ -96,17 +99,29 @@ def worker_app(settings: Settings, place: WorkerPlace) -> web.Application:
     app = create_app(settings, first_middleware=supervisor_headers(place.token))
     app[MIGRATED] = True  # the supervisor migrated before starting any worker
     app[RUNS_RETENTION] = place.index == 0
-    # Codes hosted by the other workers, as the supervisor last said.
+    # Codes hosted by the other workers (and nodes), as the supervisor last said, and whether
+    # it knows them (not when the cluster's Redis is away).
     elsewhere: set[str] = set()
+    sweeping = [True]
     if place.index == 0:
-        app[SWEEPS_UNHOSTED] = lambda code: code not in elsewhere
+        app[SWEEPS_UNHOSTED] = lambda code: sweeping[0] and code not in elsewhere
     else:
         app[SWEEPS_UNHOSTED] = lambda code: False
+    if settings.redis_url is not None:
+        # A cluster: the snapshots go to Redis, where another node can restore them.
+        client = open_redis(settings.redis_url)
+        app[SNAPSHOTS] = SnapshotStore(RedisBackend(client), load_or_create_notes_key(settings))
+
+        async def close_redis(app: web.Application) -> None:
+            await client.aclose()
+
+        app.on_cleanup.append(close_redis)
 
     async def status(request: web.Request) -> web.Response:
         body = await request.json()
         directory = body.get("directory", []) if isinstance(body, dict) else []
         hosted = [x.code for x in request.app[LIVE_SESSIONS].all()]
+        sweeping[0] = isinstance(body, dict) and body.get("sweep", True) is True
         elsewhere.clear()
         elsewhere.update(str(x) for x in directory if isinstance(x, str) and x not in hosted)
         return web.json_response(

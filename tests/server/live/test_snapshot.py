@@ -3,6 +3,7 @@ and the sealed file, and each member can take back only their own place."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -168,14 +169,14 @@ def test_each_member_takes_back_only_their_own_place() -> None:
 
 async def test_the_store_seals_replaces_and_deletes(tmp_path: Path) -> None:
     folder = tmp_path / "live"
-    store = SnapshotStore(folder, KEY)
+    store = SnapshotStore.in_folder(folder, KEY)
     live = _busy_session()
-    store.save(7, capture(live, {}))
+    await store.save(7, capture(live, {}))
     path = folder / "7.snap"
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert b"Ani" not in path.read_bytes()  # names are sealed
-    loaded = store.load(7)
+    loaded = await store.load(7)
     assert loaded is not None
     assert loaded["stage"] == 2
 
@@ -184,25 +185,32 @@ async def test_the_store_seals_replaces_and_deletes(tmp_path: Path) -> None:
     store.save_soon(7, lambda: capture(live, {}))
     live.enter_stage(4)
     store.save_soon(7, lambda: capture(live, {}))
-    assert store.load(7)["stage"] == 2  # type: ignore[index]
-    await _next_turn()
-    assert store.load(7)["stage"] == 4  # type: ignore[index]
+    assert (await store.load(7))["stage"] == 2  # type: ignore[index]
+    await asyncio.sleep(0)
+    await store.drain()
+    assert (await store.load(7))["stage"] == 4  # type: ignore[index]
 
-    assert SnapshotStore(folder, b"o" * 32).load(7) is None  # another key
+    assert await SnapshotStore.in_folder(folder, b"o" * 32).load(7) is None  # another key
     os.replace(path, folder / "8.snap")
-    assert store.load(8) is None  # bound to its session
+    assert await store.load(8) is None  # bound to its session
     (folder / "9.snap").write_bytes(b"damaged")
-    assert store.load(9) is None
-    store.delete(8)
-    store.delete(8)  # twice is fine
+    assert await store.load(9) is None
+    store.delete_soon(8)
+    store.delete_soon(8)  # twice is fine
+    await store.drain()
     assert not (folder / "8.snap").exists()
 
 
-async def _next_turn() -> None:
-    import asyncio
-
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+async def test_a_store_that_cannot_write_lets_the_session_go_on(tmp_path: Path) -> None:
+    folder = tmp_path / "live"
+    store = SnapshotStore.in_folder(folder, KEY)
+    folder.chmod(0o500)  # read-only (as root, a file in its place: root ignores modes)
+    (folder / "7.snap").mkdir()
+    try:
+        await store.save(7, capture(_busy_session(), {}))  # logged, not raised
+        assert await store.load(7) is None
+    finally:
+        folder.chmod(0o700)
 
 
 def test_answers_keep_their_shape() -> None:

@@ -1,0 +1,330 @@
+"""A cluster of three ``lingkar serve`` nodes on loopback, one real Redis (Debian's
+redis-server) and one real PostgreSQL.
+
+- A session is placed on one node; people who reach other nodes are routed to it (their joins,
+  offers and the counselor's controls work through any node).
+- The hosting node is killed with SIGKILL (its supervisor and its worker): within 15 s the
+  session is restored on another node from its snapshot in Redis, and the counselor and the
+  members (real aiortc peers, doing what the web client does) are back with the stage, the
+  counselor's mute, the raised hand and the lobby intact, video flowing again.
+- Redis stopped: a new session is refused with a clear error, the running one goes on; Redis
+  started again: new sessions open, and the stored data is intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from server.accounts.counselors import create_counselor
+from server.db import schema
+from server.db.database import open_database
+from server.platform.addresses import lan_ipv4_addresses
+from server.platform.settings import Settings
+from server.platform.tls import ensure_self_signed
+from server.sessions.store import create_session
+from tests.deploy.coturn import free_listening_port
+from tests.live.client import LiveClient
+from tests.live.conftest import PASSWORD
+from tests.pgserver import postgres_cluster
+from tests.redisserver import RedisServer
+from tests.serverproc import ServerProcess, start_server
+
+BACK_WITHIN_S = 15.0
+SECRET_KEY = "ab" * 32
+NOTES_KEY = base64.b64encode(b"n" * 32).decode()
+
+
+class Http:
+    """One person's HTTP side against one node; ``to(node)`` moves it (cookies kept), as a
+    browser behind a shared name would reach another node."""
+
+    def __init__(self, base_url: str, jar: aiohttp.CookieJar | None = None) -> None:
+        self.jar = jar or aiohttp.CookieJar(unsafe=True)
+        self.session = aiohttp.ClientSession(
+            base_url=base_url, connector=aiohttp.TCPConnector(ssl=False), cookie_jar=self.jar
+        )
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.session.post(path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.session.get(path, **kwargs)
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _node_config(folder: Path, index: int, port: int, redis: str, database: str, ca: Path) -> Path:
+    low = 42000 + index * 200
+    config = folder / f"node{index}.toml"
+    config.write_text(
+        "\n".join(
+            [
+                f'redis_url = "{redis}"',
+                f'node_url = "https://localhost:{port}"',
+                f'database_url = "{database}"',
+                f'secret_key = "{SECRET_KEY}"',
+                f'notes_key = "{NOTES_KEY}"',
+                f'cluster_ca = "{ca}"',
+                f'media_ports = "{low}-{low + 199}"',
+                "workers = 1",
+            ]
+        )
+        + "\n"
+    )
+    return config
+
+
+async def _prepare(database: str) -> tuple[str, str]:
+    db = await open_database(Settings(database_url=database))
+    try:
+        counselor = await create_counselor(db, "sari", PASSWORD, "Bu Sari")
+        first = await create_session(db, counselor.id, title="Kelompok A", template="online")
+        second = await create_session(db, counselor.id, title="Kelompok B", template="online")
+        return first.code, second.code
+    finally:
+        await db.dispose()
+
+
+async def _attendance(database: str, code: str) -> set[tuple[Any, ...]]:
+    db = await open_database(Settings(database_url=database), migrated=True)
+    try:
+        async with db.connect() as conn:
+            session = (
+                await conn.execute(sa.select(schema.sessions).where(schema.sessions.c.code == code))
+            ).one()
+            rows = await conn.execute(
+                sa.select(
+                    schema.attendance.c.participant,
+                    schema.attendance.c.name,
+                    schema.attendance.c.admitted_at,
+                ).where(schema.attendance.c.session_id == session.id)
+            )
+            return {tuple(row) for row in rows}
+    finally:
+        await db.dispose()
+
+
+async def _log_in(http: Http) -> None:
+    form = await (await http.get("/login")).text()
+    match = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert match
+    response = await http.post(
+        "/login",
+        data={"username": "sari", "password": PASSWORD, "csrf": match.group(1)},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+
+
+def _kill_node(node: ServerProcess) -> None:
+    """SIGKILL the node's worker(s) and supervisor at once: a machine that dies."""
+    supervisor = psutil.Process(node.process.pid)
+    for child in supervisor.children(recursive=True):
+        os.kill(child.pid, signal.SIGKILL)
+    os.kill(supervisor.pid, signal.SIGKILL)
+    node.process.wait()
+
+
+async def _until_ok(call: Any, deadline: float) -> tuple[int, dict[str, Any]]:
+    """Repeat a signalling call, as the client does, while the cluster recovers."""
+    while True:
+        status, reply = await call()
+        if status == 200 or time.monotonic() > deadline:
+            return status, reply
+        assert status == 503 or reply.get("error") in {"session_not_open", "unauthorized"}, reply
+        await asyncio.sleep(0.3)
+
+
+@pytest.mark.timeout(300)
+async def test_a_cluster_routes_restores_and_survives_redis(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with postgres_cluster() as database:
+        await _run(tmp_path, redis, database)
+
+
+async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
+    code, second_code = await _prepare(database)
+    ports = [free_listening_port() for _ in range(3)]
+    dirs = [tmp_path / f"node{i}" for i in range(3)]
+    # Each node's self-signed certificate, made now, and trusted by the others (cluster_ca).
+    certs = [ensure_self_signed(d / "tls", lan_ipv4_addresses()).cert for d in dirs]
+    ca = tmp_path / "nodes.pem"
+    ca.write_text("".join(c.read_text() for c in certs))
+    nodes: list[ServerProcess] = []
+    https: list[Http] = []
+    clients: list[LiveClient] = []
+
+    def http(node: int, like: Http | None = None) -> Http:
+        made = Http(nodes[node].base_url, None if like is None else like.jar)
+        https.append(made)
+        return made
+
+    def client(on: Http, name: str, video: bool = False, session: str = code) -> LiveClient:
+        made = LiveClient(on, session, name, video=video)  # type: ignore[arg-type]
+        clients.append(made)
+        return made
+
+    try:
+        for i in range(3):
+            config = _node_config(tmp_path, i, ports[i], redis.url, database, ca)
+            nodes.append(start_server(dirs[i], "--port", str(ports[i]), "--config", str(config)))
+        # The counselor enters through node 0: the session is placed on the least loaded node.
+        leader_http = http(0)
+        await _log_in(leader_http)
+        leader = client(leader_http, "Bu Sari")
+        await leader.lead()
+        await leader.connect()
+        host = await _host(redis, code)
+        assert host in {f"https://localhost:{p}" for p in ports}
+        hosting = next(i for i in range(3) if host.endswith(f":{ports[i]}"))
+        others = [i for i in range(3) if i != hosting]
+        # Ani reaches another node than the host; Budi the third: both are routed to it.
+        ani = client(http(others[0]), "Ani Wijaya", video=True)
+        assert (await ani.join())[0] == 200
+        await ani.connect()
+        budi = client(http(others[1]), "Budi Santoso")
+        assert (await budi.join())[0] == 200
+        await budi.connect()
+        leader.send({"type": "admit", "participant": ani.id})
+        await ani.wait_message("status", lambda m: m["status"] == "admitted")
+        ani.send({"type": "camera", "on": True})
+        await leader.wait_for(lambda: leader.frames_from(ani.id, "video") >= 3, "Ani's video")
+        ani.send({"type": "microphone", "on": True})
+        leader.send({"type": "stage", "direction": "next"})
+        await leader.wait_message("roster", lambda m: m["stage"]["index"] == 1)
+        leader.send({"type": "mute_member", "participant": ani.id})
+        await ani.wait_message("you", lambda m: m["muted_by_leader"])
+        ani.send({"type": "hand", "raised": True})
+        await leader.wait_message("roster", lambda m: ani.id in m["hands"])
+        await asyncio.sleep(0.5)  # the snapshot of the last change is written (one turn later)
+        ani_token = ani.last("rejoin_token")["token"]
+        budi_token = budi.last("rejoin_token")["token"]
+        before = await _attendance(database, code)
+
+        # The hosting node dies.
+        _kill_node(nodes[hosting])
+        killed = time.monotonic()
+        deadline = killed + BACK_WITHIN_S
+        survivor = others[0]
+        # Everyone comes back through a live node (the counselor with her login cookie).
+        leader2 = client(http(survivor, like=leader_http), "Bu Sari")
+        status, entry = await _until_ok(
+            lambda: leader2.post(f"/api/sessions/{code}/lead", {}), deadline
+        )
+        assert status == 200, entry
+        leader2.entry = entry
+        await leader2.connect()
+        ani2 = client(http(survivor), "Ani Wijaya", video=True)
+        status, entry = await _until_ok(
+            lambda: ani2.post(f"/api/sessions/{code}/rejoin", {"rejoin_token": ani_token}),
+            deadline,
+        )
+        assert status == 200, entry
+        assert (entry["participant"], entry["status"]) == (ani.id, "admitted")
+        ani2.entry = entry
+        await ani2.connect()
+        budi2 = client(http(others[1]), "Budi Santoso")
+        status, entry = await _until_ok(
+            lambda: budi2.post(f"/api/sessions/{code}/rejoin", {"rejoin_token": budi_token}),
+            deadline,
+        )
+        assert (status, entry["status"]) == (200, "waiting"), entry
+        budi2.entry = entry
+        await budi2.connect()
+        await leader2.wait_message(
+            "roster",
+            lambda m: (
+                m["stage"]["index"] == 1
+                and ani.id in m["hands"]
+                and any(p["id"] == ani.id and p["connected"] for p in m["participants"])
+            ),
+        )
+        await leader2.wait_message(
+            "waiting", lambda m: [x["id"] for x in m["participants"]] == [budi.id]
+        )
+        you = await ani2.wait_message("you", lambda m: True)
+        assert (you["muted_by_leader"], you["hand"], you["camera"]) == (True, True, True)
+        await leader2.wait_for(
+            lambda: leader2.frames_from(ani.id, "video") >= 3,
+            "Ani's video after the node's death",
+            deadline=max(1.0, deadline - time.monotonic()),
+        )
+        back = time.monotonic() - killed
+        print(f"hosting node killed: the session back on another node {back:.1f} s after")
+        assert back <= BACK_WITHIN_S
+        new_host = await _host(redis, code)
+        assert new_host != host
+        assert new_host in {f"https://localhost:{ports[i]}" for i in others}
+        assert ani2.last("welcome")["restored"] is True
+
+        # Redis stops: a new session cannot open, with a message that says why; this one goes on.
+        redis.stop()
+        other_leader = client(http(survivor, like=leader_http), "Bu Sari", session=second_code)
+        status, reply = await other_leader.post(f"/api/sessions/{second_code}/lead", {})
+        assert status == 503, reply
+        assert "Redis" in reply["message"]
+        frames = leader2.frames_from(ani.id, "video")
+        await leader2.wait_for(
+            lambda: leader2.frames_from(ani.id, "video") >= frames + 10, "video without Redis"
+        )
+        # Redis is back (empty: no persistence): the nodes register again, new sessions open.
+        redis.start()
+        status, reply = await _until_ok(
+            lambda: other_leader.post(f"/api/sessions/{second_code}/lead", {}),
+            time.monotonic() + 15,
+        )
+        assert status == 200, reply
+        assert await _host(redis, code) == new_host  # the running session's claim is back
+        after = await _attendance(database, code)
+        assert before <= after, "a stored attendance row changed"
+        for node in nodes:
+            if node.process.poll() is None:
+                assert node.stop() == 0
+    except BaseException:
+        for i, node in enumerate(nodes):
+            print(f"--- node {i}:\n" + "".join(node.output[-25:]))
+        raise
+    finally:
+        for person in clients:
+            await person.close()
+        for made in https:
+            await made.session.close()
+        for node in nodes:
+            node.stop()
+
+
+async def _host(redis: RedisServer, code: str) -> str:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis.url)
+    try:
+        for _ in range(50):
+            found = await client.get(f"lingkar:claim:{code}")
+            if found is not None:
+                return str(found.decode())
+            await asyncio.sleep(0.2)
+    finally:
+        await client.aclose()
+    raise AssertionError(f"no node claims {code}")
