@@ -7,14 +7,17 @@ configuration are simple enough to read line by line.
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from server.platform.settings import DEFAULT_PORT, Settings
+from server.platform.settings import DEFAULT_PORT, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -147,3 +150,42 @@ def test_proxies_force_https_and_replace_the_forwarded_address() -> None:
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in nginx
     assert "$proxy_add_x_forwarded_for" not in nginx
     assert re.search(r"return 301 https://", nginx)
+
+
+def test_a_cluster_node_file_names_every_shared_setting() -> None:
+    """deploy/cluster/node.example.toml: a node's settings, each a real one, refused until its
+    placeholders are changed, and a valid node once they are."""
+    text = (DEPLOY / "cluster" / "node.example.toml").read_text()
+    data = tomllib.loads(text)
+    assert set(data) == {
+        "node_url",
+        "redis_url",
+        "database_url",
+        "secret_key",
+        "notes_key",
+    }
+    with pytest.raises(SettingsError):
+        Settings(**data)  # the placeholders stop the start
+    filled = dict(
+        data,
+        secret_key="ab" * 32,
+        notes_key=base64.b64encode(b"n" * 32).decode(),
+    )
+    settings = Settings(**filled)
+    assert settings.clustered
+    for uncommented in re.findall(r"^#(\w+) =", text, re.M):
+        assert uncommented in Settings.__dataclass_fields__, uncommented
+
+
+def test_cluster_compose_files_run_a_node_and_the_shared_services() -> None:
+    node = yaml.safe_load((DEPLOY / "cluster" / "compose.yaml").read_text())
+    assert set(node["services"]) == {"lingkar", "coturn"}
+    lingkar = node["services"]["lingkar"]
+    assert (DEPLOY / "cluster" / lingkar["build"]["context"]).resolve() == ROOT
+    assert lingkar["stop_signal"] == "SIGTERM"
+    assert lingkar["network_mode"] == "host"
+    data = yaml.safe_load((DEPLOY / "cluster" / "compose.data.yaml").read_text())
+    assert set(data["services"]) == {"redis", "postgres"}
+    assert "--requirepass" in data["services"]["redis"]["command"]
+    drop_in = dict(_pairs(DEPLOY / "cluster" / "lingkar-node.conf"))
+    assert "redis-server.service" in drop_in["After"]
