@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import URL
 
 from server.db.engines import MIGRATE_URL_VARIABLE, create_sync_engine
@@ -31,11 +31,21 @@ def alembic_config() -> Config:
     return config
 
 
+# The advisory lock that makes concurrent migrations take turns (an arbitrary 64-bit number:
+# "lingkar" in ASCII).
+LOCK_KEY = 0x6C696E676B6172
+
+
 def migrate(url: URL) -> None:
     """Bring the database to the newest schema (creates it from empty); synchronous."""
     engine = create_sync_engine(url)
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several processes may start at once on one PostgreSQL (a cluster's nodes after
+                # an upgrade): one migrates, the others wait, then find nothing to do. The lock
+                # is the transaction's: released at its commit or rollback.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -5,6 +5,7 @@ A throw-away cluster from Debian's postgresql package, on loopback, for this mod
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.accounts.counselors import authenticate, create_counselor, remove_counselor
-from server.db.database import open_database
+from server.db.database import migrate_in_child, open_database
 from server.db.schema_migrations import current_revision, head_revision
 from server.platform.settings import Settings
 from server.sessions.store import (
@@ -64,3 +65,14 @@ async def test_migrations_and_repositories_on_postgresql(
     assert opened.opened_at is not None
     assert await remove_counselor(db, ani.id)
     assert await get_session(db, made.id) is None, "ON DELETE CASCADE on PostgreSQL too"
+
+
+async def test_processes_that_start_together_migrate_in_turn() -> None:
+    """Three servers starting at once on one empty PostgreSQL (a cluster's nodes): each
+    migrates in a child process of its own; one creates the schema, the others wait for it
+    (an advisory lock) and find nothing to do. Without the lock two of them failed on
+    CREATE TABLE alembic_version."""
+    with postgres_cluster() as url:
+        settings = Settings(database_url=url)
+        await asyncio.gather(*(migrate_in_child(settings) for _ in range(3)))
+        assert current_revision(settings.async_database_url) == head_revision()
