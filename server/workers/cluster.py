@@ -92,6 +92,13 @@ class Cluster:
             else:
                 log.warning("a session hosted here is claimed by another node")
 
+    async def leave(self, hosted: set[str]) -> None:
+        """This node stops (SIGTERM): its sessions are free at once for the other nodes, so
+        that the people told "restarting" come back elsewhere without waiting for expiry."""
+        await self._call("delete", _NODE + self.node_url)
+        for code in hosted:
+            await self._delete_if(_CLAIM + code, self.node_url)
+
     async def alive(self) -> dict[str, int]:
         """Live nodes (this one included) and their loads."""
         nodes: dict[str, int] = {}

@@ -266,6 +266,10 @@ class Supervisor:
         # Each worker tells its sessions' people the server is restarting (with their rejoin
         # tokens) and keeps the sessions' snapshots, as a single process does.
         await asyncio.gather(*(w.stop() for w in self.workers))
+        if self.cluster is not None:
+            # Then the sessions are free for the other nodes (their snapshots are written).
+            with contextlib.suppress(ClusterUnavailable):
+                await self.cluster.leave(self.directory.codes())
         for worker in self.workers:
             await worker.session.close()
         if self.nodes is not None:

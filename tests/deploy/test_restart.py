@@ -67,9 +67,11 @@ async def _rejoin(browser: Browser, code: str, token: str) -> tuple[int, dict[st
     return response.status, await response.json()
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 async def test_sigterm_tells_everyone_and_members_come_back(
-    tmp_path: Path, browsers: list[Browser]
+    tmp_path: Path, browsers: list[Browser], workers: str
 ) -> None:
+    """The single process (``--workers 1``) and a supervisor with two session workers alike."""
     data_dir = tmp_path / "data"
     code = await _prepare(data_dir)
     port = free_port(socket.SOCK_STREAM)
@@ -87,7 +89,7 @@ async def test_sigterm_tells_everyone_and_members_come_back(
         return made
 
     try:
-        first = start_server(data_dir, "--port", str(port))
+        first = start_server(data_dir, "--port", str(port), "--workers", workers)
         servers.append(first)
         leader_http = browser(first.base_url)
         await log_in(leader_http, "sari", PASSWORD)  # type: ignore[arg-type]
@@ -123,7 +125,7 @@ async def test_sigterm_tells_everyone_and_members_come_back(
                 f"{person.name}'s connection closed",
             )
 
-        second = start_server(data_dir, "--port", str(port))
+        second = start_server(data_dir, "--port", str(port), "--workers", workers)
         servers.append(second)
         ani_http = browser(second.base_url)
         # The session comes back from its snapshot with the first rejoin, before the leader:

@@ -1,0 +1,185 @@
+"""A school's afternoon: N guidance sessions of M people at once, against a real ``lingkar serve
+--workers W`` (issue 16).
+
+Every person is an aiortc peer in a process of its own (bench/crowd.py) with cheap media:
+publishers replay pre-encoded VP8 and Opus (bench/replay.py: no encoder per client), receivers
+count complete frames without decoding. The counselor is on a laptop (9 videos shown), members
+on phones (4 videos: last-N), all admitted, cameras on, two members speaking.
+
+Once every session's videos flow, the bench measures for ``--seconds``:
+
+- sessions held: a session is held when every person received at least 90 % of the source's
+  frame rate from every video their page shows (the counselor: every member up to 9; a member:
+  4 of the others);
+- the server's CPU: the supervisor's and its workers' CPU time over the window (psutil), per
+  session, in % of one core;
+- packets per second per worker: forwarded packets (``/metrics``, every worker's) over the
+  window, divided by the workers.
+
+The clients' own CPU is not in the server's figure (it is read from the server's processes
+only), but on this 2-core machine the clients share the cores with the server: they cost
+several times the server's CPU (every client is Python aiortc receiving 4-9 videos), so the
+number of sessions *held* here is the clients' limit, not the server's. The server's CPU per
+session is the figure that extrapolates (docs/performance.md says how).
+
+    .venv/bin/python -m bench.school --sessions 2 --members 7 --workers 2 [--seconds 20]
+
+The last line is:
+    workers=<w> sessions=<n> people=<n> held=<n> server_cpu_pct=<f> cpu_pct_per_session=<f>
+    packets_per_s_per_worker=<f> clients_cpu_pct=<f>
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+from bench.crowd import LAPTOP_VIDEOS, PHONE_VIDEOS, VIDEO_FPS, Crowd, room_specs
+from server.accounts.counselors import create_counselor
+from server.db.database import open_database
+from server.platform.settings import Settings
+from server.sessions.store import create_session
+from tests import serverproc
+from tests.deploy.coturn import free_listening_port
+
+PASSWORD = "kata sandi sekolah panjang"
+HELD_SHARE = 0.9  # of the source's frame rate, from every video a page shows
+
+
+async def _sessions(data_dir: Path, count: int) -> list[str]:
+    db = await open_database(Settings(data_dir=data_dir))
+    try:
+        counselor = await create_counselor(db, "sekolah", PASSWORD, "Bu Guru")
+        made = [
+            await create_session(db, counselor.id, title=f"Kelompok {i + 1}", template="online")
+            for i in range(count)
+        ]
+        return [m.code for m in made]
+    finally:
+        await db.dispose()
+
+
+def _server_cpu(server: serverproc.ServerProcess) -> float:
+    """CPU seconds of the supervisor and its workers so far."""
+    main = psutil.Process(server.process.pid)
+    total = 0.0
+    for process in [main, *main.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _clients_cpu(crowd: Crowd) -> float:
+    total = 0.0
+    for process in crowd.processes:
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+async def _forwarded(base: str) -> float:
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session,
+        session.get(f"{base}/metrics") as answer,
+    ):
+        text = await answer.text()
+    found = re.findall(r"^lingkar_packets_forwarded_total(?:\{[^}]*\})? (\S+)$", text, re.M)
+    return sum(float(x) for x in found)
+
+
+def _held(
+    rooms: list[tuple[str, list[str]]],
+    ids: dict[str, str],
+    before: dict[str, tuple],
+    after: dict[str, tuple],
+    seconds: float,
+) -> int:
+    """Sessions where every person got >= HELD_SHARE of the frame rate from every video their
+    page shows (the best-served ones: last-N picks which)."""
+    held = 0
+    for counselor, members in rooms:
+        people = [counselor, *members]
+        ok = True
+        for viewer in people:
+            shows = LAPTOP_VIDEOS if viewer == counselor else PHONE_VIDEOS
+            publishers = [ids[p] for p in people if p != viewer]
+            rates = sorted(
+                (
+                    (after[viewer][0].get(pid, 0) - before[viewer][0].get(pid, 0)) / seconds
+                    for pid in publishers
+                ),
+                reverse=True,
+            )[: min(shows, len(publishers))]
+            if not rates or min(rates) < HELD_SHARE * VIDEO_FPS:
+                ok = False
+        held += ok
+    return held
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=2)
+    parser.add_argument("--members", type=int, default=7, help="besides the counselor")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="lingkar-school-"))
+    codes = await _sessions(data_dir, args.sessions)
+    port = str(free_listening_port())
+    server = serverproc.start_server(data_dir, "--port", port, "--workers", str(args.workers))
+    crowd = Crowd()
+    try:
+        base = server.base_url
+        rooms: list[tuple[str, list[str]]] = []
+        for s, code in enumerate(codes):
+            counselor = f"Guru {s + 1}"
+            names = [f"Siswa {s + 1}.{i + 1}" for i in range(args.members)]
+            lead, members = room_specs(
+                base, code, counselor, ("sekolah", PASSWORD), names, 2, replay=True
+            )
+            crowd.fill(lead, members)
+            rooms.append((counselor, names))
+            print(f"session {s + 1} of {len(codes)} up", flush=True)
+        await asyncio.sleep(8)  # layers settle, last-N picks, keyframes arrive
+        before = crowd.marks()
+        cpu0, clients0, sent0 = _server_cpu(server), _clients_cpu(crowd), await _forwarded(base)
+        start = time.monotonic()
+        await asyncio.sleep(args.seconds)
+        after = crowd.marks()
+        cpu1, clients1, sent1 = _server_cpu(server), _clients_cpu(crowd), await _forwarded(base)
+        seconds = time.monotonic() - start
+        held = _held(rooms, crowd.ids, before, after, seconds)
+        server_pct = 100 * (cpu1 - cpu0) / seconds
+        clients_pct = 100 * (clients1 - clients0) / seconds
+        rate = (sent1 - sent0) / seconds / args.workers
+        people = args.sessions * (args.members + 1)
+        print(
+            f"workers={args.workers} sessions={args.sessions} people={people} held={held} "
+            f"server_cpu_pct={server_pct:.1f} "
+            f"cpu_pct_per_session={server_pct / args.sessions:.1f} "
+            f"packets_per_s_per_worker={rate:.0f} clients_cpu_pct={clients_pct:.1f}"
+        )
+    except BaseException:
+        print("".join(server.output[-30:]), file=sys.stderr)
+        raise
+    finally:
+        crowd.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
