@@ -32,7 +32,7 @@ from bench.crowd import Crowd, Http, Spec, counselor_session, sample
 from server.app import create_app
 from server.db.database import MIGRATED, migrate_in_child
 from server.platform.settings import Settings
-from server.serve import bound_port, tls_context
+from server.platform.startup import bound_port, tls_context
 from tests import serverproc
 
 PASSWORD = "kata sandi memori panjang"

@@ -44,8 +44,8 @@ import aiohttp
 import psutil
 
 from bench.crowd import LAPTOP_VIDEOS, Crowd, Http, counselor_session, room_specs
+from server.workers.place import WORKER_VARIABLE
 from server.workers.routing import spread
-from server.workers.worker import WORKER_VARIABLE
 from tests import serverproc
 from tests.deploy.coturn import free_listening_port
 

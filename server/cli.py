@@ -10,18 +10,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rtc import SelfTestError
-from rtc.ports import PortRangeError
 from server import __version__
 from server.accounts.counselor_cli import add_counselor_commands, run_counselor_command
 from server.db.database import MigrationError
 from server.platform.allocator import restart_with_jemalloc
 from server.platform.config_file import load_settings
+from server.platform.errors import CannotStart
 from server.platform.settings import Settings, SettingsError
 from server.records.retention import add_retention_commands, run_retention_command
-from server.serve import run_server
-from server.workers.supervisor import WorkerStartError, run_supervisor, worker_count
-from server.workers.worker import WORKER_VARIABLE, WorkerPlace, run_worker
+from server.workers.place import WORKER_VARIABLE, WorkerPlace, worker_count
 
 log = logging.getLogger("lingkar")
 
@@ -68,16 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _serve(settings: Settings) -> None:
     """A session worker (started by a supervisor), a supervisor and its workers, or a single
-    process."""
+    process. Each imports what it runs: the supervisor loads no application and no media."""
     place = os.environ.get(WORKER_VARIABLE)
-    if place:
-        await run_worker(settings, WorkerPlace.decode(place))
-        return
     count = worker_count(settings)
-    if count > 1 or settings.clustered:  # a cluster node always has its supervisor
+    if not place and (count > 1 or settings.clustered):  # a cluster node always supervises
+        from server.workers.supervisor import run_supervisor
+
         await run_supervisor(settings, count)
-    else:
-        await run_server(settings)
+        return
+    from rtc import SelfTestError
+    from rtc.ports import PortRangeError
+
+    try:
+        if place:
+            from server.workers.worker import run_worker
+
+            await run_worker(settings, WorkerPlace.decode(place))
+        else:
+            from server.serve import run_server
+
+            await run_server(settings)
+    except (SelfTestError, PortRangeError) as exc:
+        raise CannotStart(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,14 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(settings))
         except KeyboardInterrupt:
             pass
-        except (
-            OSError,
-            SettingsError,
-            PortRangeError,
-            SelfTestError,
-            MigrationError,
-            WorkerStartError,
-        ) as exc:
+        except (OSError, SettingsError, MigrationError, CannotStart) as exc:
             print(f"lingkar: cannot start: {exc}", file=sys.stderr)
             return 1
         return 0

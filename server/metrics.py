@@ -8,7 +8,6 @@ monitoring system is not a place for who talked to their counselor. Only clients
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 
 from aiohttp import web
@@ -24,7 +23,8 @@ from prometheus_client.registry import Collector
 
 from rtc import DownlinkReport
 from server.live.registry import LIVE_SESSIONS
-from server.platform.settings import SETTINGS, Settings, networks
+from server.platform.metrics_access import check_metrics_reader
+from server.platform.settings import SETTINGS
 
 # (metric name, help, field of rtc.CountersSnapshot)
 MEDIA_COUNTERS = (
@@ -164,19 +164,6 @@ def create_registry(app: web.Application) -> CollectorRegistry:
     ProcessCollector(registry=registry)
     registry.register(LingkarCollector(app))
     return registry
-
-
-def check_metrics_reader(settings: Settings, remote: str | None) -> None:
-    """Refuse (403) a client outside ``metrics_allow``."""
-    allowed = networks(settings.metrics_allow)
-    try:
-        client = ipaddress.ip_address(remote or "")
-    except ValueError:
-        client = None
-    if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
-        client = client.ipv4_mapped  # a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d
-    if client is None or not any(client in network for network in allowed):
-        raise web.HTTPForbidden(text="metrics are not available to this address\n")
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -64,3 +64,8 @@ class LingkarError(Exception):
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.error]
+
+
+class CannotStart(RuntimeError):
+    """``lingkar serve`` cannot start (a self-test, the media ports, a worker); the message says
+    why, for the administrator."""

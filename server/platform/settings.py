@@ -16,7 +16,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiortc.rtcicetransport import parse_stun_turn_uri
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -198,7 +197,10 @@ def _check_public_url(raw: str) -> None:
 
 def _check_ice_url(raw: str) -> None:
     # RFC 7064/7065: stun:host[:port], turn:host[:port][?transport=udp|tcp]; parsed the way
-    # aiortc parses them, as the server's side uses them too.
+    # aiortc parses them, as the server's side uses them too. Imported here: a supervisor reads
+    # its settings and never loads aiortc.
+    from aiortc.rtcicetransport import parse_stun_turn_uri
+
     try:
         parse_stun_turn_uri(raw)
     except ValueError:

@@ -20,7 +20,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from server.platform.errors import ErrorId
-from server.workers.worker import CLIENT_HEADER, SCHEME_HEADER, STATUS_PATH, TOKEN_HEADER
+from server.workers.place import CLIENT_HEADER, SCHEME_HEADER, STATUS_PATH, TOKEN_HEADER
 
 log = logging.getLogger("lingkar.workers")
 

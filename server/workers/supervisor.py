@@ -39,25 +39,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from server.accounts.auth import load_or_create_secret
 from server.accounts.counselors import count_counselors
 from server.db.database import migrate_in_child, open_database
-from server.metrics import check_metrics_reader
 from server.platform.addresses import lan_ipv4_addresses
-from server.platform.errors import ErrorId
+from server.platform.errors import CannotStart, ErrorId
 from server.platform.limits import MAX_HTTP_BODY_BYTES
+from server.platform.metrics_access import check_metrics_reader
 from server.platform.notes_key import load_or_create_notes_key
 from server.platform.proxies import trusted_proxies_middleware
 from server.platform.security import security_headers
 from server.platform.settings import Settings, SettingsError
-from server.serve import banner, bound_port, tls_context
+from server.platform.startup import banner, bound_port, tls_context
 from server.workers.cluster import Cluster, ClusterUnavailable, node_token, open_redis
-from server.workers.proxy import (
-    NODE_TOKEN_HEADER,
-    Upstream,
-    pass_on,
-    refuses_internal,
-    unavailable,
-)
-from server.workers.routing import Directory, places_session, session_code, spread
-from server.workers.worker import (
+from server.workers.place import (
     CLIENT_HEADER,
     SCHEME_HEADER,
     STATUS_PATH,
@@ -66,6 +58,14 @@ from server.workers.worker import (
     WorkerPlace,
     port_share,
 )
+from server.workers.proxy import (
+    NODE_TOKEN_HEADER,
+    Upstream,
+    pass_on,
+    refuses_internal,
+    unavailable,
+)
+from server.workers.routing import Directory, places_session, session_code, spread
 
 log = logging.getLogger("lingkar.workers")
 
@@ -85,7 +85,7 @@ NO_DIRECTORY = (
 )
 
 
-class WorkerStartError(RuntimeError):
+class WorkerStartError(CannotStart):
     """A worker exited before it could serve at start-up."""
 
 
@@ -386,11 +386,6 @@ def _escape(value: str) -> str:
 
 def _number(value: float) -> str:
     return repr(float(value)) if value != int(value) else f"{int(value)}.0"
-
-
-def worker_count(settings: Settings) -> int:
-    """How many workers: the setting, else one per core."""
-    return settings.workers if settings.workers is not None else max(1, os.cpu_count() or 1)
 
 
 def from_node(request: web.Request, token: str) -> bool:

@@ -18,8 +18,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -29,54 +28,20 @@ from server.db.database import MIGRATED
 from server.live.registry import LIVE_SESSIONS, SNAPSHOTS, SWEEPS_UNHOSTED
 from server.live.snapshot_store import RedisBackend, SnapshotStore
 from server.platform.notes_key import load_or_create_notes_key
-from server.platform.settings import Settings, SettingsError
+from server.platform.settings import Settings
 from server.records.retention import RUNS_RETENTION
 from server.workers.cluster import open_redis
-
-# The environment variable that makes ``lingkar serve`` a worker: "index/count/socket/token".
-WORKER_VARIABLE = "LINGKAR_WORKER"
-# The headers the supervisor adds to every request it passes on (any a client sent are dropped).
-CLIENT_HEADER = "X-Lingkar-Client"
-SCHEME_HEADER = "X-Lingkar-Scheme"
-TOKEN_HEADER = "X-Lingkar-Worker-Token"
-# The supervisor's own call: what this worker hosts (and, for the first worker, what the others
-# host). Never passed on from outside (the supervisor refuses the prefix).
-STATUS_PATH = "/_worker/status"
-# Each worker's share of media_ports must hold at least this many ports (one per connection).
-MIN_PORTS_PER_WORKER = 10
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
+from server.workers.place import (
+    CLIENT_HEADER,
+    SCHEME_HEADER,
+    STATUS_PATH,
+    TOKEN_HEADER,
+    WorkerPlace,
+    port_share,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class WorkerPlace:
-    index: int
-    count: int
-    socket: Path
-    token: str
-
-    def encode(self) -> str:
-        return f"{self.index}/{self.count}/{self.token}/{self.socket}"
-
-    @classmethod
-    def decode(cls, text: str) -> WorkerPlace:
-        index, count, token, socket = text.split("/", 3)
-        return cls(int(index), int(count), Path(socket), token)
-
-
-def port_share(ports: tuple[int, int], index: int, count: int) -> tuple[int, int]:
-    """Worker ``index``'s contiguous share of the media port range."""
-    low, high = ports
-    size = (high - low + 1) // count
-    if size < MIN_PORTS_PER_WORKER:
-        raise SettingsError(
-            f"media_ports: {low}-{high} is too narrow for {count} workers "
-            f"(each needs at least {MIN_PORTS_PER_WORKER} ports); widen it or use fewer workers"
-        )
-    first = low + index * size
-    last = high if index == count - 1 else first + size - 1
-    return first, last
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def supervisor_headers(token: str) -> Callable[..., Awaitable[web.StreamResponse]]:

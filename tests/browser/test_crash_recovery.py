@@ -21,8 +21,8 @@ from playwright.async_api import Browser, expect
 from server.db import schema
 from server.db.database import open_database
 from server.platform.settings import Settings
+from server.workers.place import WORKER_VARIABLE
 from server.workers.routing import spread
-from server.workers.worker import WORKER_VARIABLE
 from tests.browser.steps import audio_packets, eventually, join_admitted, open_room_as_leader
 from tests.deploy.coturn import free_listening_port
 from tests.pgserver import postgres_cluster

@@ -25,8 +25,8 @@ from server.accounts.counselors import create_counselor
 from server.db.database import open_database
 from server.platform.settings import Settings
 from server.sessions.store import create_session
+from server.workers.place import WORKER_VARIABLE
 from server.workers.routing import spread as spread_to
-from server.workers.worker import WORKER_VARIABLE
 from tests.deploy.test_restart import Browser
 from tests.live.client import LiveClient
 from tests.live.conftest import PASSWORD, log_in

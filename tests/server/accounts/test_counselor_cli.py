@@ -126,7 +126,7 @@ def test_a_bad_database_url_is_a_configuration_error(tmp_path: Path) -> None:
 
 
 def test_serve_banner_tells_how_to_make_the_first_account(tmp_path: Path) -> None:
-    from server.serve import banner
+    from server.platform.startup import banner
 
     settings = Settings(data_dir=tmp_path)
     text = banner(settings, 8443, [], None, False, has_counselors=False)

@@ -10,6 +10,7 @@ import pytest
 
 from server.platform.settings import SettingsError
 from server.sessions.codes import generate_code
+from server.workers.place import WorkerPlace, port_share
 from server.workers.proxy import refuses_internal
 from server.workers.routing import (
     UNHOSTED_GRACE_S,
@@ -18,7 +19,6 @@ from server.workers.routing import (
     session_code,
     spread,
 )
-from server.workers.worker import WorkerPlace, port_share
 
 
 def test_the_code_in_a_path() -> None:
