@@ -43,7 +43,8 @@ async function main() {
     try {
       await conn.lead();
     } catch (err) {
-      error.textContent = t(err instanceof ProtocolError && err.error === "unauthorized" ? "lead.error.login" : "join.error.network");
+      const why = err instanceof ProtocolError ? err.error : "network";
+      error.textContent = t(why === "unauthorized" ? "lead.error.login" : why === "server_busy" ? "lead.error.busy" : "join.error.network");
       enterButton.disabled = false;
       return;
     }
