@@ -97,7 +97,9 @@ async def join_as(
     if shots:
         await page.screenshot(path=str(SCREENSHOTS / f"{shots}-consent.png"))
     await page.get_by_role("button", name="Continue to the device check").click()
-    await expect(page.get_by_role("heading", name="Device check")).to_be_visible()
+    # The page opens the (fake) camera and microphone first: on two cores with eight other pages
+    # open (tests/browser/test_counselor_console.py) that took more than the default 5 s once.
+    await expect(page.get_by_role("heading", name="Device check")).to_be_visible(timeout=20_000)
     await expect(page.locator("#net-result")).to_have_text(re.compile(r"good|slow"))
     await expect(page.get_by_label("Microphone", exact=True)).not_to_have_count(0)
     # The level meter moves with the fake microphone's beeps.
