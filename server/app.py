@@ -17,16 +17,20 @@ from server.counseling import template_pages
 from server.db.database import database_context
 from server.live import pages as live_pages
 from server.live import signalling
-from server.live.registry import live_sessions_context
+from server.live.registry import SNAPSHOTS, live_sessions_context
 from server.live.signalling import api_errors
+from server.live.snapshot_store import RedisBackend, SnapshotStore
 from server.metrics import setup_metrics
 from server.platform.health import setup_health
 from server.platform.i18n import setup_catalogues
 from server.platform.limits import MAX_HTTP_BODY_BYTES
+from server.platform.notes_key import load_or_create_notes_key
 from server.platform.pages import index
 from server.platform.proxies import trusted_proxies_middleware
+from server.platform.ratelimit import LIMITERS, local_limiters
 from server.platform.security import security_headers
 from server.platform.settings import SETTINGS, Settings
+from server.platform.shared_limits import open_redis, shared_limiters
 from server.records import report_pages
 from server.records.retention import retention_context
 from server.sessions import dashboard, team_pages
@@ -47,6 +51,17 @@ def create_app(settings: Settings, first_middleware: Middleware | None = None) -
         client_max_size=MAX_HTTP_BODY_BYTES,
     )
     app[SETTINGS] = settings
+    app[LIMITERS] = local_limiters
+    if settings.redis_url is not None:
+        # A cluster node: its limits and its live sessions' snapshots are the cluster's, in Redis.
+        client = open_redis(settings.redis_url)
+        app[LIMITERS] = shared_limiters(client)
+        app[SNAPSHOTS] = SnapshotStore(RedisBackend(client), load_or_create_notes_key(settings))
+
+        async def close_redis(app: web.Application) -> None:
+            await client.aclose()
+
+        app.on_cleanup.append(close_redis)
     setup_catalogues(app, CATALOGUE_DIR)
     # Migrates the database, then keeps its engine open for the app's lifetime (app[DATABASE]).
     app.cleanup_ctx.append(database_context)

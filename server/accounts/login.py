@@ -22,7 +22,7 @@ from server.accounts.counselors import authenticate
 from server.db.database import DATABASE
 from server.db.schema import USERNAME_MAX
 from server.platform.pages import render_page
-from server.platform.ratelimit import LoginLimits
+from server.platform.ratelimit import LIMITERS, LoginLimits
 
 log = logging.getLogger("lingkar.login")
 
@@ -61,21 +61,21 @@ async def login_submit(request: web.Request) -> web.Response:
     password = form.get("password", "")
     limits = request.app[LOGIN_LIMITS]
     address = request.remote or "unknown"
-    if limits.blocked(username, address):
+    if await limits.blocked(username, address):
         # An attack shows in the log: the address it comes from (for a firewall rule), never
         # the account tried or a password.
         log.warning("login refused: too many failed attempts from %s", address)
         response = await _render(
             request, username=username, error="login.error.too_many", status=429
         )
-        response.headers["Retry-After"] = str(int(limits.retry_after(username, address)) + 1)
+        response.headers["Retry-After"] = str(int(await limits.retry_after(username, address)) + 1)
         return response
     counselor = await authenticate(request.app[DATABASE], username, password)
     if counselor is None:
-        limits.failed(username, address)
+        await limits.failed(username, address)
         log.info("login failed")
         return await _render(request, username=username, error="login.error.wrong", status=401)
-    limits.succeeded(username, address)
+    await limits.succeeded(username, address)
     await log_in(request, counselor)
     log.info("login succeeded")
     raise web.HTTPSeeOther(location=safe_next(form.get("next")))
@@ -93,7 +93,7 @@ async def logout_get(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LOGIN_LIMITS] = LoginLimits()
+    app[LOGIN_LIMITS] = LoginLimits(app[LIMITERS])
     app.router.add_get("/login", login_form, name="login")
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout, name="logout")

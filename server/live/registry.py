@@ -290,6 +290,27 @@ class LiveSessions:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def release(self, code: str) -> None:
+        """Another process holds this session now (a cluster node that was taken for dead and
+        came back): everyone here is told to come back (``restarting``, with rejoin tokens; the
+        way back leads to the other copy), and this copy ends without writing its snapshot, its
+        record or its end: the other copy's are the session's."""
+        live = self._by_code.pop(code, None)
+        if live is None:
+            return
+        log.warning("session %d: held by another node now; the copy here ends", live.session_id)
+        live.on_end = None
+        live.on_change = None
+        live.recorder = None
+        if self._snapshots is not None:
+            self._snapshots.cancel(live.session_id)
+        self._empty_since.pop(code, None)
+        self._announce_restart(live)
+        try:
+            await live.end()
+        except Exception:
+            log.exception("ending a released session failed")
+
     def _announce_restart(self, live: LiveSession) -> None:
         """Tell everyone the server is restarting (not that the session ended), with a token
         to come back as they were; then they count as gone, so ``end`` says nothing more."""

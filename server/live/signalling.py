@@ -43,7 +43,7 @@ from server.platform.limits import (
     MAX_HTTP_BODY_BYTES,
     MAX_WAITING_PER_ADDRESS,
 )
-from server.platform.ratelimit import KeyedRateLimiter
+from server.platform.ratelimit import LIMITERS, Limiter
 from server.platform.settings import SETTINGS
 from server.sessions.code_guard import session_by_code
 from server.sessions.store import GuidanceSession, check_session_password, get_session_by_code
@@ -79,10 +79,10 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 # Wrong session passwords per session, client address and name typed; and per session and
 # client address.
-JOIN_LIMITS = web.AppKey("join_limits", KeyedRateLimiter)
-JOIN_PASSWORD_ADDRESS_LIMITS = web.AppKey("join_password_address_limits", KeyedRateLimiter)
+JOIN_LIMITS: web.AppKey[Limiter] = web.AppKey("join_limits")
+JOIN_PASSWORD_ADDRESS_LIMITS: web.AppKey[Limiter] = web.AppKey("join_password_address_limits")
 # Joins per session and client address.
-JOIN_ATTEMPTS = web.AppKey("join_attempts", KeyedRateLimiter)
+JOIN_ATTEMPTS: web.AppKey[Limiter] = web.AppKey("join_attempts")
 
 
 async def read_body(request: web.Request, kind: type[B]) -> B:
@@ -145,15 +145,15 @@ async def _check_password(
     per_address = request.app[JOIN_PASSWORD_ADDRESS_LIMITS]
     who = f"{stored.id}:{address}:{name_key(name[:80]) if isinstance(name, str) else ''}"
     where = f"{stored.id}:{address}"
-    if not (per_name.would_allow(who) and per_address.would_allow(where)):
+    if not (await per_name.would_allow(who) and await per_address.would_allow(where)):
         raise LingkarError(ErrorId.RATE_LIMITED, "too many wrong passwords; wait a while")
     if role is Role.OBSERVER:
         right = await check_observer_password(stored, password)
     else:
         right = await check_session_password(stored, password)
     if not right:
-        per_name.allow(who)  # counts the failure
-        per_address.allow(where)
+        await per_name.allow(who)  # counts the failure
+        await per_address.allow(where)
         raise LingkarError(ErrorId.WRONG_PASSWORD, "the session password is not right")
 
 
@@ -176,7 +176,7 @@ async def _enter_lobby(request: web.Request, role: Role) -> web.Response:
         raise LingkarError(ErrorId.NOT_FOUND, "no session has this code")
     live = _live(request)
     address = _client_address(request)
-    if not request.app[JOIN_ATTEMPTS].allow(f"{stored.id}:{address}"):
+    if not await request.app[JOIN_ATTEMPTS].allow(f"{stored.id}:{address}"):
         raise LingkarError(ErrorId.RATE_LIMITED, "too many joins from this connection; wait")
     if sum(1 for x in live.waiting() if x.origin == address) >= MAX_WAITING_PER_ADDRESS:
         raise LingkarError(ErrorId.RATE_LIMITED, "too many people waiting from this connection")
@@ -259,11 +259,12 @@ async def rejoin(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[JOIN_LIMITS] = KeyedRateLimiter(JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
-    app[JOIN_PASSWORD_ADDRESS_LIMITS] = KeyedRateLimiter(
-        JOIN_PASSWORD_FAILURES_PER_ADDRESS, JOIN_PASSWORD_WINDOW_S
+    make = app[LIMITERS]
+    app[JOIN_LIMITS] = make("join_passwords", JOIN_PASSWORD_FAILURES, JOIN_PASSWORD_WINDOW_S)
+    app[JOIN_PASSWORD_ADDRESS_LIMITS] = make(
+        "join_passwords_address", JOIN_PASSWORD_FAILURES_PER_ADDRESS, JOIN_PASSWORD_WINDOW_S
     )
-    app[JOIN_ATTEMPTS] = KeyedRateLimiter(JOINS_PER_ADDRESS, JOIN_WINDOW_S)
+    app[JOIN_ATTEMPTS] = make("joins", JOINS_PER_ADDRESS, JOIN_WINDOW_S)
     app.router.add_post("/api/sessions/{code}/rejoin", rejoin)
     app.router.add_post("/api/sessions/{code}/join", join)
     app.router.add_post("/api/sessions/{code}/observe", observe)

@@ -161,6 +161,10 @@ class SnapshotStore:
             return None
         return data if isinstance(data, dict) else None
 
+    def cancel(self, session_id: int) -> None:
+        """Drop a write not yet started (this copy of the session must not write any more)."""
+        self._due.pop(session_id, None)
+
     def delete_soon(self, session_id: int) -> None:
         self._due.pop(session_id, None)
         self._spawn(self._delete(session_id))

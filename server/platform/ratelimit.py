@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
 
 Clock = Callable[[], float]
 
@@ -92,6 +94,51 @@ class KeyedRateLimiter:
             self._events.popitem(last=False)
 
 
+class Limiter(Protocol):
+    """A keyed limiter as the application uses it: in this process (``LocalLimiter``), or
+    shared by every node of a cluster in Redis (server/platform/shared_limits.py)."""
+
+    async def allow(self, key: str) -> bool: ...
+    async def would_allow(self, key: str) -> bool: ...
+    async def count(self, key: str) -> int: ...
+    async def retry_after(self, key: str) -> float: ...
+    async def reset(self, key: str) -> None: ...
+
+
+class LocalLimiter:
+    """A ``KeyedRateLimiter`` of this process behind the ``Limiter`` interface."""
+
+    def __init__(self, limit: int, window: float, clock: Clock = time.monotonic) -> None:
+        self.keyed = KeyedRateLimiter(limit, window, clock=clock)
+
+    async def allow(self, key: str) -> bool:
+        return self.keyed.allow(key)
+
+    async def would_allow(self, key: str) -> bool:
+        return self.keyed.would_allow(key)
+
+    async def count(self, key: str) -> int:
+        return self.keyed.count(key)
+
+    async def retry_after(self, key: str) -> float:
+        return self.keyed.retry_after(key)
+
+    async def reset(self, key: str) -> None:
+        self.keyed.reset(key)
+
+
+# Makes the application's limiters: (name, limit, window in seconds) -> Limiter.
+LimiterFactory = Callable[[str, int, float], Limiter]
+
+
+def local_limiters(name: str, limit: int, window: float) -> Limiter:
+    return LocalLimiter(limit, window)
+
+
+# How this application's limiters are made (set by server/app.py: shared in a cluster).
+LIMITERS: web.AppKey[LimiterFactory] = web.AppKey("limiters")
+
+
 # Failed logins in a window of LOGIN_WINDOW_S (issue 14: nobody else's failures may lock a
 # counselor out). From one address for one account: 5, then that pair waits; from one address
 # over all accounts: 20; for one account over every address: 50, after which only the addresses
@@ -106,46 +153,43 @@ def _pair(account: str, address: str) -> str:
     return f"{address}\n{account}"
 
 
-@dataclass
 class LoginLimits:
-    """The failed-login counters of one application."""
+    """The failed-login counters of one application (or of a whole cluster)."""
 
-    clock: Clock = time.monotonic
-    per_pair: KeyedRateLimiter = field(init=False)
-    per_address: KeyedRateLimiter = field(init=False)
-    per_account: KeyedRateLimiter = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, make: LimiterFactory = local_limiters) -> None:
         window = LOGIN_WINDOW_S
-        self.per_pair = KeyedRateLimiter(
-            LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window, clock=self.clock
-        )
-        self.per_address = KeyedRateLimiter(LOGIN_FAILURES_PER_ADDRESS, window, clock=self.clock)
-        self.per_account = KeyedRateLimiter(LOGIN_FAILURES_PER_ACCOUNT, window, clock=self.clock)
+        self.per_pair = make("login_pair", LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS, window)
+        self.per_address = make("login_address", LOGIN_FAILURES_PER_ADDRESS, window)
+        self.per_account = make("login_account", LOGIN_FAILURES_PER_ACCOUNT, window)
 
-    def _clean(self, account: str, address: str) -> bool:
+    async def _clean(self, account: str, address: str) -> bool:
         """Whether this address has no recent failure for this account."""
-        return self.per_pair.count(_pair(account, address)) == 0
+        return await self.per_pair.count(_pair(account, address)) == 0
 
-    def blocked(self, account: str, address: str) -> bool:
-        if not self.per_pair.would_allow(_pair(account, address)):
-            return True
-        if not self.per_address.would_allow(address):
-            return True
-        return not self.per_account.would_allow(account) and not self._clean(account, address)
+    async def _account_blocks(self, account: str, address: str) -> bool:
+        if await self.per_account.would_allow(account):
+            return False
+        return not await self._clean(account, address)
 
-    def retry_after(self, account: str, address: str) -> float:
-        waits = [self.per_pair.retry_after(_pair(account, address))]
-        if not self.per_address.would_allow(address):
-            waits.append(self.per_address.retry_after(address))
-        if not self.per_account.would_allow(account) and not self._clean(account, address):
-            waits.append(self.per_account.retry_after(account))
+    async def blocked(self, account: str, address: str) -> bool:
+        if not await self.per_pair.would_allow(_pair(account, address)):
+            return True
+        if not await self.per_address.would_allow(address):
+            return True
+        return await self._account_blocks(account, address)
+
+    async def retry_after(self, account: str, address: str) -> float:
+        waits = [await self.per_pair.retry_after(_pair(account, address))]
+        if not await self.per_address.would_allow(address):
+            waits.append(await self.per_address.retry_after(address))
+        if await self._account_blocks(account, address):
+            waits.append(await self.per_account.retry_after(account))
         return max(waits)
 
-    def failed(self, account: str, address: str) -> None:
-        self.per_pair.allow(_pair(account, address))
-        self.per_address.allow(address)
-        self.per_account.allow(account)
+    async def failed(self, account: str, address: str) -> None:
+        await self.per_pair.allow(_pair(account, address))
+        await self.per_address.allow(address)
+        await self.per_account.allow(account)
 
-    def succeeded(self, account: str, address: str) -> None:
-        self.per_pair.reset(_pair(account, address))
+    async def succeeded(self, account: str, address: str) -> None:
+        await self.per_pair.reset(_pair(account, address))

@@ -10,16 +10,18 @@ from aiohttp import web
 from server.db.database import DATABASE
 from server.platform.errors import ErrorId, LingkarError
 from server.platform.limits import UNKNOWN_CODES_PER_ADDRESS, UNKNOWN_CODES_WINDOW_S
-from server.platform.ratelimit import KeyedRateLimiter
+from server.platform.ratelimit import LIMITERS, Limiter
 from server.sessions.codes import normalize_code
 from server.sessions.store import GuidanceSession, get_session_by_code
 
 # Unknown codes asked for, per client address.
-CODE_GUESSES = web.AppKey("code_guesses", KeyedRateLimiter)
+CODE_GUESSES: web.AppKey[Limiter] = web.AppKey("code_guesses")
 
 
 def setup_code_guard(app: web.Application) -> None:
-    app[CODE_GUESSES] = KeyedRateLimiter(UNKNOWN_CODES_PER_ADDRESS, UNKNOWN_CODES_WINDOW_S)
+    app[CODE_GUESSES] = app[LIMITERS](
+        "code_guesses", UNKNOWN_CODES_PER_ADDRESS, UNKNOWN_CODES_WINDOW_S
+    )
 
 
 class TooManyGuesses(LingkarError):
@@ -33,10 +35,10 @@ async def session_by_code(request: web.Request, typed: str) -> GuidanceSession |
     guess of this address); TooManyGuesses when the address has guessed too much."""
     guesses = request.app[CODE_GUESSES]
     address = request.remote or "unknown"
-    if not guesses.would_allow(address):
-        raise TooManyGuesses(guesses.retry_after(address))
+    if not await guesses.would_allow(address):
+        raise TooManyGuesses(await guesses.retry_after(address))
     code = normalize_code(typed)
     record = None if code is None else await get_session_by_code(request.app[DATABASE], code)
     if record is None:
-        guesses.allow(address)
+        await guesses.allow(address)
     return record

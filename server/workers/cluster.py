@@ -47,14 +47,6 @@ class ClusterUnavailable(RuntimeError):
     """Redis cannot be reached (or answered with an error)."""
 
 
-def open_redis(url: str) -> Any:
-    """A Redis client (redis-py's asyncio one) with short timeouts: a Redis that does not
-    answer must not hold a signalling call for long."""
-    from redis.asyncio import Redis  # only a cluster node loads it
-
-    return Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-
-
 def node_token(secret: bytes) -> str:
     """What a node's calls to another carry, so that the other believes the client's address
     and scheme it passes on: derived from the shared ``secret_key``."""
@@ -80,17 +72,26 @@ class Cluster:
         self.reachable = True
         return result
 
-    async def heartbeat(self, hosted: set[str]) -> None:
+    async def heartbeat(self, hosted: set[str]) -> set[str]:
         """This node is alive, with its load; it still hosts ``hosted`` (claims renewed, or
-        made again after Redis was away)."""
+        made again after Redis was away). Returns the sessions hosted here that another live
+        node holds now: this node was taken for dead (paused, cut off) and the session was
+        restored there; the copy here must go (``LiveSessions.release``)."""
         load = json.dumps({"sessions": len(hosted)})
         await self._call("set", _NODE + self.node_url, load, ex=NODE_TTL_S)
+        lost = set()
         for code in hosted:
             owner = await self._call("get", _CLAIM + code)
             if owner is None or _text(owner) == self.node_url:
                 await self._call("set", _CLAIM + code, self.node_url, ex=CLAIM_TTL_S)
-            else:
-                log.warning("a session hosted here is claimed by another node")
+            elif await self._call("exists", _NODE + _text(owner)):
+                lost.add(code)
+            else:  # claimed by a node that died since: this node still holds it
+                await self._delete_if(_CLAIM + code, _text(owner))
+                await self._call("set", _CLAIM + code, self.node_url, ex=CLAIM_TTL_S, nx=True)
+        if lost:
+            log.warning("%d session(s) hosted here are held by another node now", len(lost))
+        return lost
 
     async def leave(self, hosted: set[str]) -> None:
         """This node stops (SIGTERM): its sessions are free at once for the other nodes, so

@@ -105,6 +105,9 @@ class Directory:
             if now - (entry.hosted_at or entry.since) > UNHOSTED_GRACE_S:
                 del self._entries[code]
 
+    def forget(self, code: str) -> None:
+        self._entries.pop(code, None)
+
     def codes(self) -> set[str]:
         return set(self._entries)
 

@@ -47,8 +47,9 @@ from server.platform.notes_key import load_or_create_notes_key
 from server.platform.proxies import trusted_proxies_middleware
 from server.platform.security import security_headers
 from server.platform.settings import Settings, SettingsError
+from server.platform.shared_limits import open_redis
 from server.platform.startup import banner, bound_port, tls_context
-from server.workers.cluster import Cluster, ClusterUnavailable, node_token, open_redis
+from server.workers.cluster import Cluster, ClusterUnavailable, node_token
 from server.workers.place import (
     CLIENT_HEADER,
     SCHEME_HEADER,
@@ -177,6 +178,8 @@ class Supervisor:
         self.cluster = cluster
         self.node_token = node_token(load_or_create_secret(settings)) if cluster else ""
         self.nodes: aiohttp.ClientSession | None = None
+        # Sessions each worker must let go (another node holds them: server/workers/cluster.py).
+        self.releasing: dict[int, set[str]] = {}
         token = secrets.token_urlsafe(24)
         self.workers = [
             Worker(WorkerPlace(i, count, folder / f"worker-{i}.sock", token)) for i in range(count)
@@ -240,7 +243,10 @@ class Supervisor:
                     for code in self.directory.codes()
                     if self.directory.worker_of(code) != worker.place.index
                 }
-                found = await worker.report({"directory": sorted(others), "sweep": sweep})
+                release = sorted(self.releasing.pop(worker.place.index, set()))
+                found = await worker.report(
+                    {"directory": sorted(others), "sweep": sweep, "release": release}
+                )
                 if found is None:
                     continue
                 reported = found.get("sessions", [])
@@ -252,7 +258,13 @@ class Supervisor:
                 with contextlib.suppress(ClusterUnavailable):
                     # A worker that did not answer keeps its sessions' claims (it restarts).
                     dead = {c for c in self.directory.codes() if not self._ready_for(c)}
-                    await self.cluster.heartbeat(hosted | dead)
+                    for code in await self.cluster.heartbeat(hosted | dead):
+                        # Held by another node now: its requests go there from this moment,
+                        # and the worker ends its copy at the next report.
+                        index = self.directory.worker_of(code)
+                        if index is not None:
+                            self.releasing.setdefault(index, set()).add(code)
+                            self.directory.forget(code)
             await asyncio.sleep(REPORT_INTERVAL_S)
 
     def _ready_for(self, code: str) -> bool:
@@ -298,6 +310,10 @@ class Supervisor:
             if placing:
                 index, placed = self.directory.place(code)
                 return Route(worker=self.workers[index], placed=code if placed else None)
+        if request.path == "/login" and request.method == "POST":
+            # Every login attempt meets one worker's counters: the per-account limit holds
+            # on this node whatever addresses the attempts come from.
+            return Route(worker=self.workers[0])
         # No session hosted by that code (or none named): by the client's address, so that one
         # client's failed logins and unknown codes are counted by one worker's limits.
         client = request.remote or "unknown"

@@ -25,12 +25,9 @@ from aiohttp import web
 from rtc import self_test
 from server.app import create_app
 from server.db.database import MIGRATED
-from server.live.registry import LIVE_SESSIONS, SNAPSHOTS, SWEEPS_UNHOSTED
-from server.live.snapshot_store import RedisBackend, SnapshotStore
-from server.platform.notes_key import load_or_create_notes_key
+from server.live.registry import LIVE_SESSIONS, SWEEPS_UNHOSTED
 from server.platform.settings import Settings
 from server.records.retention import RUNS_RETENTION
-from server.workers.cluster import open_redis
 from server.workers.place import (
     CLIENT_HEADER,
     SCHEME_HEADER,
@@ -72,21 +69,15 @@ def worker_app(settings: Settings, place: WorkerPlace) -> web.Application:
         app[SWEEPS_UNHOSTED] = lambda code: sweeping[0] and code not in elsewhere
     else:
         app[SWEEPS_UNHOSTED] = lambda code: False
-    if settings.redis_url is not None:
-        # A cluster: the snapshots go to Redis, where another node can restore them.
-        client = open_redis(settings.redis_url)
-        app[SNAPSHOTS] = SnapshotStore(RedisBackend(client), load_or_create_notes_key(settings))
-
-        async def close_redis(app: web.Application) -> None:
-            await client.aclose()
-
-        app.on_cleanup.append(close_redis)
 
     async def status(request: web.Request) -> web.Response:
         body = await request.json()
         directory = body.get("directory", []) if isinstance(body, dict) else []
         hosted = [x.code for x in request.app[LIVE_SESSIONS].all()]
         sweeping[0] = isinstance(body, dict) and body.get("sweep", True) is True
+        for code in body.get("release", []) if isinstance(body, dict) else []:
+            await request.app[LIVE_SESSIONS].release(str(code))
+        hosted = [x.code for x in request.app[LIVE_SESSIONS].all()]
         elsewhere.clear()
         elsewhere.update(str(x) for x in directory if isinstance(x, str) and x not in hosted)
         return web.json_response(

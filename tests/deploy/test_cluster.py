@@ -328,3 +328,126 @@ async def _host(redis: RedisServer, code: str) -> str:
     finally:
         await client.aclose()
     raise AssertionError(f"no node claims {code}")
+
+
+@pytest.mark.timeout(240)
+async def test_a_node_taken_for_dead_lets_its_copy_go(tmp_path: Path, redis: RedisServer) -> None:
+    """A node frozen (SIGSTOP: a paused VM, a machine cut off) longer than its heartbeat: its
+    session is restored on the other node; when it thaws, it sees the other node holds the
+    session, tells its own people to come back (``restarting``), and ends its copy without
+    writing over the other's snapshot."""
+    with postgres_cluster() as database:
+        code, _ = await _prepare(database)
+        ports = [free_listening_port() for _ in range(2)]
+        dirs = [tmp_path / f"node{i}" for i in range(2)]
+        certs = [ensure_self_signed(d / "tls", lan_ipv4_addresses()).cert for d in dirs]
+        ca = tmp_path / "nodes.pem"
+        ca.write_text("".join(c.read_text() for c in certs))
+        nodes: list[ServerProcess] = []
+        https: list[Http] = []
+        clients: list[LiveClient] = []
+        try:
+            for i in range(2):
+                config = _node_config(tmp_path, i, ports[i], redis.url, database, ca)
+                nodes.append(
+                    start_server(dirs[i], "--port", str(ports[i]), "--config", str(config))
+                )
+            login = Http(nodes[0].base_url)
+            https.append(login)
+            await _log_in(login)
+            host = await _host_after(redis, login, code, clients)
+            frozen = next(i for i in range(2) if host.endswith(f":{ports[i]}"))
+            other = 1 - frozen
+            old_leader = clients[0]
+            group = [psutil.Process(nodes[frozen].process.pid)]
+            group += group[0].children(recursive=True)
+            for process in group:
+                process.send_signal(signal.SIGSTOP)
+            try:
+                await asyncio.sleep(8)  # past the node's heartbeat (6 s)
+                moved = Http(nodes[other].base_url, login.jar)
+                https.append(moved)
+                leader2 = LiveClient(moved, code, "Bu Sari")  # type: ignore[arg-type]
+                clients.append(leader2)
+                status, entry = await _until_ok(
+                    lambda: leader2.post(f"/api/sessions/{code}/lead", {}),
+                    time.monotonic() + 15,
+                )
+                assert status == 200, entry
+                leader2.entry = entry
+                await leader2.connect()
+                leader2.send({"type": "stage", "direction": "next"})
+                leader2.send({"type": "stage", "direction": "next"})
+                await leader2.wait_message("roster", lambda m: m["stage"]["index"] == 2)
+            finally:
+                for process in group:
+                    process.send_signal(signal.SIGCONT)
+            assert await _host(redis, code) == f"https://localhost:{ports[other]}"
+            # The thawed node lets its copy go: its own people are told to come back.
+            await old_leader.wait_message("status", lambda m: m["status"] == "restarting")
+            metrics = Http(nodes[frozen].base_url)
+            https.append(metrics)
+
+            async def open_there() -> float:
+                text = await (await metrics.get("/metrics")).text()
+                found = re.findall(r"^lingkar_sessions_open\{[^}]*\} (\S+)$", text, re.M)
+                return sum(float(x) for x in found)
+
+            for _ in range(50):
+                if await open_there() == 0:
+                    break
+                await asyncio.sleep(0.2)
+            assert await open_there() == 0
+            # The snapshot is the other copy's (stage 3 of the plan), not the frozen one's.
+            await asyncio.sleep(16)  # the other copy's periodic snapshot came after the thaw
+            assert (await _snapshot(redis, code, database))["stage"] == 2
+            assert await _host(redis, code) == f"https://localhost:{ports[other]}"
+            leader2.send({"type": "ping", "nonce": 1})
+            assert leader2.rtc.pc.connectionState == "connected"
+        except BaseException:
+            for i, node in enumerate(nodes):
+                print(f"--- node {i}:\n" + "".join(node.output[-25:]))
+            raise
+        finally:
+            for person in clients:
+                await person.close()
+            for made in https:
+                await made.session.close()
+            for node in nodes:
+                node.stop()
+
+
+async def _host_after(redis: RedisServer, login: Http, code: str, clients: list[LiveClient]) -> str:
+    """The counselor leads (through node 0); the node that hosts the session."""
+    leader = LiveClient(login, code, "Bu Sari")  # type: ignore[arg-type]
+    clients.append(leader)
+    await leader.lead()
+    await leader.connect()
+    return await _host(redis, code)
+
+
+async def _snapshot(redis: RedisServer, code: str, database: str) -> dict[str, Any]:
+    from redis.asyncio import Redis
+
+    from server.platform.sealing import unseal
+
+    db = await open_database(Settings(database_url=database), migrated=True)
+    try:
+        async with db.connect() as conn:
+            session_id = (
+                await conn.execute(
+                    sa.select(schema.sessions.c.id).where(schema.sessions.c.code == code)
+                )
+            ).scalar_one()
+    finally:
+        await db.dispose()
+    client = Redis.from_url(redis.url)
+    try:
+        blob = await client.get(f"lingkar:snapshot:{session_id}")
+    finally:
+        await client.aclose()
+    assert blob is not None
+    data: dict[str, Any] = unseal(
+        base64.b64decode(NOTES_KEY), "live_snapshot", session_id, None, blob
+    )
+    return data

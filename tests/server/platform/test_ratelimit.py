@@ -8,6 +8,7 @@ from server.platform.ratelimit import (
     LOGIN_FAILURES_PER_ADDRESS,
     LOGIN_WINDOW_S,
     KeyedRateLimiter,
+    LocalLimiter,
     LoginLimits,
 )
 
@@ -70,34 +71,36 @@ def test_rejects_nonsense_parameters(limit: int, window: float, max_keys: int) -
         KeyedRateLimiter(limit, window, max_keys=max_keys)
 
 
-def test_login_limits_never_lock_out_a_clean_address() -> None:
+async def test_login_limits_never_lock_out_a_clean_address() -> None:
     """An attacker failing for Ani's account (from one address, then from many) blocks
     themselves, never Ani logging in from an address with no failures (issue 14)."""
     clock = FakeClock()
-    limits = LoginLimits(clock=clock)
+    limits = LoginLimits(lambda name, limit, window: LocalLimiter(limit, window, clock=clock))
     for _ in range(LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS):
-        assert not limits.blocked("ani", "10.0.0.66")
-        limits.failed("ani", "10.0.0.66")
-    assert limits.blocked("ani", "10.0.0.66"), "the guessing address waits"
-    assert limits.retry_after("ani", "10.0.0.66") > 0
-    assert not limits.blocked("ani", "10.0.0.9"), "Ani's own address is not blocked"
-    assert not limits.blocked("budi", "10.0.0.66"), "nor a colleague behind the attacker's NAT"
+        assert not await limits.blocked("ani", "10.0.0.66")
+        await limits.failed("ani", "10.0.0.66")
+    assert await limits.blocked("ani", "10.0.0.66"), "the guessing address waits"
+    assert await limits.retry_after("ani", "10.0.0.66") > 0
+    assert not await limits.blocked("ani", "10.0.0.9"), "Ani's own address is not blocked"
+    assert not await limits.blocked("budi", "10.0.0.66"), (
+        "nor a colleague behind the attacker's NAT"
+    )
 
     # A distributed guess: many addresses, a few tries each, far over the account's limit.
     for i in range(LOGIN_FAILURES_PER_ACCOUNT):
-        limits.failed("ani", f"172.16.{i // 250}.{i % 250}")
-    assert limits.blocked("ani", "172.16.0.1"), "an address that already failed waits"
-    assert not limits.blocked("ani", "10.0.0.9"), "a clean address still logs in"
+        await limits.failed("ani", f"172.16.{i // 250}.{i % 250}")
+    assert await limits.blocked("ani", "172.16.0.1"), "an address that already failed waits"
+    assert not await limits.blocked("ani", "10.0.0.9"), "a clean address still logs in"
 
     # One address trying many accounts is slowed as a whole.
     for i in range(LOGIN_FAILURES_PER_ADDRESS):
-        limits.failed(f"user{i}", "10.0.0.77")
-    assert limits.blocked("someone", "10.0.0.77")
-    assert limits.retry_after("someone", "10.0.0.77") > 0
+        await limits.failed(f"user{i}", "10.0.0.77")
+    assert await limits.blocked("someone", "10.0.0.77")
+    assert await limits.retry_after("someone", "10.0.0.77") > 0
 
     # The window passes; a success clears that address's count for the account.
     clock.now += LOGIN_WINDOW_S
-    assert not limits.blocked("ani", "10.0.0.66")
-    limits.failed("ani", "10.0.0.2")
-    limits.succeeded("ani", "10.0.0.2")
-    assert limits.per_pair.count("10.0.0.2\nani") == 0
+    assert not await limits.blocked("ani", "10.0.0.66")
+    await limits.failed("ani", "10.0.0.2")
+    await limits.succeeded("ani", "10.0.0.2")
+    assert await limits.per_pair.count("10.0.0.2\nani") == 0
