@@ -220,52 +220,60 @@ class Supervisor:
             )
             await asyncio.sleep(delay)
             worker.restarts += 1
-            await worker.start()
             try:
+                await worker.start()
                 await worker.wait_ready()
-            except WorkerStartError as exc:
-                log.warning("%s", exc)
+            except (WorkerStartError, OSError) as exc:
+                log.warning("session worker %d: %s", worker.place.index, exc)
 
     async def _hear_reports(self) -> None:
         while True:
-            # Codes hosted anywhere else in the cluster (the first worker's sweep leaves them).
-            claimed: set[str] = set()
-            sweep = True
-            if self.cluster is not None:
-                try:
-                    claimed = await self.cluster.claimed()
-                except ClusterUnavailable:
-                    sweep = False  # nobody knows what the other nodes host now
-            hosted: set[str] = set()
-            for worker in self.workers:
-                others = claimed | {
-                    code
-                    for code in self.directory.codes()
-                    if self.directory.worker_of(code) != worker.place.index
-                }
-                release = sorted(self.releasing.pop(worker.place.index, set()))
-                found = await worker.report(
-                    {"directory": sorted(others), "sweep": sweep, "release": release}
-                )
-                if found is None:
-                    continue
-                reported = found.get("sessions", [])
-                if isinstance(reported, list):
-                    mine = {str(x) for x in reported}
-                    hosted |= mine
-                    self.directory.report(worker.place.index, mine)
-            if self.cluster is not None:
-                with contextlib.suppress(ClusterUnavailable):
-                    # A worker that did not answer keeps its sessions' claims (it restarts).
-                    dead = {c for c in self.directory.codes() if not self._ready_for(c)}
-                    for code in await self.cluster.heartbeat(hosted | dead):
-                        # Held by another node now: its requests go there from this moment,
-                        # and the worker ends its copy at the next report.
-                        index = self.directory.worker_of(code)
-                        if index is not None:
-                            self.releasing.setdefault(index, set()).add(code)
-                            self.directory.forget(code)
+            try:
+                await self._hear_once()
+            except Exception:  # the next round tries again; a node must not go silent
+                log.exception("hearing the workers' reports failed")
             await asyncio.sleep(REPORT_INTERVAL_S)
+
+    async def _hear_once(self) -> None:
+        # Codes hosted anywhere else in the cluster (the first worker's sweep leaves them).
+        claimed: set[str] = set()
+        sweep = True
+        if self.cluster is not None:
+            try:
+                claimed = await self.cluster.claimed()
+            except ClusterUnavailable:
+                sweep = False  # nobody knows what the other nodes host now
+        hosted: set[str] = set()
+        for worker in self.workers:
+            others = claimed | {
+                code
+                for code in self.directory.codes()
+                if self.directory.worker_of(code) != worker.place.index
+            }
+            release = sorted(self.releasing.pop(worker.place.index, set()))
+            found = await worker.report(
+                {"directory": sorted(others), "sweep": sweep, "release": release}
+            )
+            if found is None:
+                if release:  # asked again at the next report
+                    self.releasing.setdefault(worker.place.index, set()).update(release)
+                continue
+            reported = found.get("sessions", [])
+            if isinstance(reported, list):
+                mine = {str(x) for x in reported}
+                hosted |= mine
+                self.directory.report(worker.place.index, mine)
+        if self.cluster is not None:
+            with contextlib.suppress(ClusterUnavailable):
+                # A worker that did not answer keeps its sessions' claims (it restarts).
+                dead = {c for c in self.directory.codes() if not self._ready_for(c)}
+                for code in await self.cluster.heartbeat(hosted | dead):
+                    # Held by another node now: its requests go there from this moment,
+                    # and the worker ends its copy at the next report.
+                    index = self.directory.worker_of(code)
+                    if index is not None:
+                        self.releasing.setdefault(index, set()).add(code)
+                        self.directory.forget(code)
 
     def _ready_for(self, code: str) -> bool:
         index = self.directory.worker_of(code)

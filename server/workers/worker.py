@@ -73,7 +73,6 @@ def worker_app(settings: Settings, place: WorkerPlace) -> web.Application:
     async def status(request: web.Request) -> web.Response:
         body = await request.json()
         directory = body.get("directory", []) if isinstance(body, dict) else []
-        hosted = [x.code for x in request.app[LIVE_SESSIONS].all()]
         sweeping[0] = isinstance(body, dict) and body.get("sweep", True) is True
         for code in body.get("release", []) if isinstance(body, dict) else []:
             await request.app[LIVE_SESSIONS].release(str(code))
