@@ -32,9 +32,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.process_collector import ProcessCollector
 
 from server.accounts.auth import load_or_create_secret
 from server.accounts.counselors import count_counselors
@@ -185,6 +186,9 @@ class Supervisor:
             Worker(WorkerPlace(i, count, folder / f"worker-{i}.sock", token)) for i in range(count)
         ]
         self._tasks: list[asyncio.Task[None]] = []
+        # The supervisor's process figures (CPU, memory, descriptors) for /metrics.
+        self.own_metrics = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self.own_metrics)
 
     # ---- the processes ---------------------------------------------------------------------
 
@@ -375,12 +379,9 @@ class Supervisor:
             if status != 200 or not isinstance(response.body, bytes):
                 continue
             text = response.body.decode("utf-8", errors="replace")
-            for family in text_string_to_metric_families(text):
-                lines = families.setdefault(family.name, _header(family))
-                for sample in family.samples:
-                    labels = {**sample.labels, "worker": str(worker.place.index)}
-                    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-                    lines.append(f"{sample.name}{{{inner}}} {_number(sample.value)}")
+            _merge(families, text, str(worker.place.index))
+        # The supervisor's own CPU and memory, so that the node's whole cost is in one scrape.
+        _merge(families, generate_latest(self.own_metrics).decode(), "supervisor")
         up = sum(1 for w in self.workers if w.ready.is_set())
         restarts = sum(w.restarts for w in self.workers)
         own = [
@@ -396,6 +397,16 @@ class Supervisor:
             body=body.encode(),
             headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
         )
+
+
+def _merge(families: dict[str, list[str]], text: str, worker: str) -> None:
+    """Add the samples of a Prometheus text to ``families``, each labelled with ``worker``."""
+    for family in text_string_to_metric_families(text):
+        lines = families.setdefault(family.name, _header(family))
+        for sample in family.samples:
+            labels = {**sample.labels, "worker": worker}
+            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            lines.append(f"{sample.name}{{{inner}}} {_number(sample.value)}")
 
 
 def _header(family: Metric) -> list[str]:

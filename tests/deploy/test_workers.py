@@ -221,6 +221,9 @@ async def test_sessions_spread_and_a_killed_worker_comes_back(tmp_path: Path) ->
         assert set(_workers(server)) == {0, 1}
         text = await (await leader_http.get("/metrics")).text()
         assert "lingkar_worker_restarts_total 1" in text
+        # The node's whole cost in one scrape: each worker's process and the supervisor's.
+        for worker in ("0", "1", "supervisor"):
+            assert re.search(rf'^process_cpu_seconds_total\{{worker="{worker}"\}} ', text, re.M)
         assert server.stop() == 0
     finally:
         for person in clients:
