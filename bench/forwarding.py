@@ -481,8 +481,9 @@ def run_trial(
 
 
 def idle_rss_mb(settle: float = IDLE_SETTLE_S) -> float:
-    """The RSS of a fresh ``lingkar serve`` (SQLite, self-signed TLS, as ``make run`` starts
-    it), ``settle`` seconds after it printed its address, before any session."""
+    """The RSS of a fresh ``lingkar serve --workers 1`` (one process: SQLite, self-signed
+    TLS), ``settle`` seconds after it printed its address, before any session. (``make run``
+    starts a supervisor and a worker per core: docs/performance.md gives their figures.)"""
     import tempfile
     from pathlib import Path
 
@@ -492,7 +493,7 @@ def idle_rss_mb(settle: float = IDLE_SETTLE_S) -> float:
     from tests.serverproc import start_server
 
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as data_dir:
-        server = start_server(Path(data_dir))
+        server = start_server(Path(data_dir), "--workers", "1")
         try:
             time.sleep(settle)
             return sample(psutil.Process(server.process.pid))[0]

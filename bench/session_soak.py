@@ -91,7 +91,7 @@ async def main() -> None:
     )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-session-soak-"))
-    server = serverproc.start_server(data_dir)
+    server = serverproc.start_server(data_dir, "--workers", "1")  # one process: its memory
     crowd = Crowd()
     try:
         serverproc.add_counselor(data_dir, "soak", COUNSELOR, PASSWORD)

@@ -68,7 +68,7 @@ async def main() -> None:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between cycles")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-soak-"))
-    server = serverproc.start_server(data_dir)
+    server = serverproc.start_server(data_dir, "--workers", "1")  # one process: its memory
     try:
         serverproc.add_counselor(data_dir, "soak", "Bu Soak", PASSWORD)
         process = psutil.Process(server.process.pid)
