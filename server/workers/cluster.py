@@ -125,12 +125,13 @@ class Cluster:
             return None
         return url
 
-    async def place(self, code: str) -> str:
+    async def place(self, code: str) -> tuple[str, bool]:
         """The node that will host ``code``: the least loaded live one, unless another node
-        claimed it meanwhile (or holds it alive)."""
+        claimed it meanwhile (or holds it alive); and whether this call claimed it (to be
+        undone with ``unclaim`` if the request that placed it fails)."""
         current = await self.owner(code)
         if current is not None:
-            return current
+            return current, False
         nodes = await self.alive()
         chosen = min(sorted(nodes), key=lambda url: nodes[url])
         # A dead node's claim may still be there: remove it, and only it (another node may
@@ -140,9 +141,14 @@ class Cluster:
             await self._delete_if(_CLAIM + code, _text(stale))
         won = await self._call("set", _CLAIM + code, chosen, ex=CLAIM_TTL_S, nx=True)
         if won:
-            return chosen
+            return chosen, True
         again = await self._call("get", _CLAIM + code)
-        return chosen if again is None else _text(again)
+        return (chosen, False) if again is None else (_text(again), False)
+
+    async def unclaim(self, code: str, url: str) -> None:
+        """Undo a claim whose placing request failed (a wrong token, a session not open): a
+        flood of such requests must not fill Redis with claims for sessions nobody hosts."""
+        await self._delete_if(_CLAIM + code, url)
 
     async def forget_dead(self, code: str, url: str) -> None:
         """The node ``url`` did not answer for ``code``: forget its claim if it is dead."""

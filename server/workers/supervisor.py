@@ -165,6 +165,7 @@ class Route:
     worker: Worker | None = None
     node: str | None = None
     placed: str | None = None  # a code this request placed on the worker (undone if it fails)
+    claimed: tuple[str, str] | None = None  # (code, node) this request claimed in the cluster
     refused: web.Response | None = None
 
 
@@ -310,18 +311,26 @@ class Supervisor:
             if index is not None:
                 return Route(worker=self.workers[index])
             # A call passed on by another node is served here: never passed on again.
+            claimed = None
+            owner: str | None = None
             if self.cluster is not None and not from_node(request, self.node_token):
                 try:
-                    owner = await (self.cluster.place if placing else self.cluster.owner)(code)
+                    if placing:
+                        owner, fresh = await self.cluster.place(code)
+                        claimed = (code, owner) if fresh else None
+                    else:
+                        owner = await self.cluster.owner(code)
                 except ClusterUnavailable:
                     if placing:
                         return Route(refused=unavailable(request, NO_DIRECTORY))
                     owner = None
                 if owner is not None and owner != self.cluster.node_url:
-                    return Route(node=owner)
+                    return Route(node=owner, claimed=claimed)
             if placing:
                 index, placed = self.directory.place(code)
-                return Route(worker=self.workers[index], placed=code if placed else None)
+                return Route(
+                    worker=self.workers[index], placed=code if placed else None, claimed=claimed
+                )
         if request.path == "/login" and request.method == "POST":
             # Every login attempt meets one worker's counters: the per-account limit holds
             # on this node whatever addresses the attempts come from.
@@ -340,19 +349,23 @@ class Supervisor:
         if route.refused is not None:
             return route.refused
         if route.node is not None:
-            return await self._to_node(request, route.node)
-        worker = route.worker
-        assert worker is not None
-        if not worker.ready.is_set():
-            # Restarting: a short wait, then the client is told to try again.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(worker.ready.wait(), 5.0)
-        response, status = await pass_on(request, worker.upstream)
-        if route.placed is not None and not 200 <= status < 300:
-            self.directory.unplace(route.placed, worker.place.index)
+            response, status = await self._to_node(request, route.node)
+        else:
+            worker = route.worker
+            assert worker is not None
+            if not worker.ready.is_set():
+                # Restarting: a short wait, then the client is told to try again.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(worker.ready.wait(), 5.0)
+            response, status = await pass_on(request, worker.upstream)
+            if route.placed is not None and not 200 <= status < 300:
+                self.directory.unplace(route.placed, worker.place.index)
+        if route.claimed is not None and not 200 <= status < 300 and self.cluster is not None:
+            with contextlib.suppress(ClusterUnavailable):
+                await self.cluster.unclaim(*route.claimed)
         return response
 
-    async def _to_node(self, request: web.Request, url: str) -> web.StreamResponse:
+    async def _to_node(self, request: web.Request, url: str) -> tuple[web.Response, int]:
         """Pass ``request`` on to the node that hosts its session; if that node does not
         answer and is dead, forget its claim: the client's next try places the session anew."""
         assert self.nodes is not None
@@ -365,7 +378,7 @@ class Supervisor:
         if status == 0 and code is not None:
             with contextlib.suppress(ClusterUnavailable):
                 await self.cluster.forget_dead(code, url)
-        return response
+        return response, status
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Every worker's /metrics in one, each sample labelled with its worker; the workers

@@ -190,6 +190,13 @@ async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
         for i in range(3):
             config = _node_config(tmp_path, i, ports[i], redis.url, database, ca)
             nodes.append(start_server(dirs[i], "--port", str(ports[i]), "--config", str(config)))
+        # A forged rejoin places nothing: the claim its request made is undone when it fails.
+        stranger = http(1)
+        answer = await stranger.post(
+            f"/api/sessions/{second_code}/rejoin", json={"rejoin_token": "forged.token"}
+        )
+        assert answer.status == 401
+        assert await _claim(redis, second_code) is None
         # The counselor enters through node 0: the session is placed on the least loaded node.
         leader_http = http(0)
         await _log_in(leader_http)
@@ -313,6 +320,17 @@ async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
             await made.session.close()
         for node in nodes:
             node.stop()
+
+
+async def _claim(redis: RedisServer, code: str) -> str | None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis.url)
+    try:
+        found = await client.get(f"lingkar:claim:{code}")
+    finally:
+        await client.aclose()
+    return None if found is None else str(found.decode())
 
 
 async def _host(redis: RedisServer, code: str) -> str:
