@@ -67,28 +67,22 @@ async def _sessions(data_dir: Path, count: int) -> list[str]:
         await db.dispose()
 
 
-def _server_cpu(server: serverproc.ServerProcess) -> float:
-    """CPU seconds of the supervisor and its workers so far."""
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user and system) of these processes so far; a gone one counts nothing."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _server_pids(server: serverproc.ServerProcess) -> list[int]:
+    """The supervisor and its workers."""
     main = psutil.Process(server.process.pid)
-    total = 0.0
-    for process in [main, *main.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
-def _clients_cpu(crowd: Crowd) -> float:
-    total = 0.0
-    for process in crowd.processes:
-        try:
-            times = psutil.Process(process.pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    return [main.pid, *(child.pid for child in main.children(recursive=True))]
 
 
 async def _forwarded(base: str) -> float:
@@ -155,12 +149,17 @@ async def main() -> None:
             rooms.append((counselor, names))
             print(f"session {s + 1} of {len(codes)} up", flush=True)
         await asyncio.sleep(8)  # layers settle, last-N picks, keyframes arrive
+        clients = [process.pid for process in crowd.processes]
         before = crowd.marks()
-        cpu0, clients0, sent0 = _server_cpu(server), _clients_cpu(crowd), await _forwarded(base)
+        cpu0 = _cpu_seconds(_server_pids(server))
+        clients0 = _cpu_seconds(clients)
+        sent0 = await _forwarded(base)
         start = time.monotonic()
         await asyncio.sleep(args.seconds)
         after = crowd.marks()
-        cpu1, clients1, sent1 = _server_cpu(server), _clients_cpu(crowd), await _forwarded(base)
+        cpu1 = _cpu_seconds(_server_pids(server))
+        clients1 = _cpu_seconds(clients)
+        sent1 = await _forwarded(base)
         seconds = time.monotonic() - start
         held = _held(rooms, crowd.ids, before, after, seconds)
         server_pct = 100 * (cpu1 - cpu0) / seconds

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import ssl
-from pathlib import Path
 
 from aiohttp import web
 
@@ -27,11 +25,7 @@ async def run_server(settings: Settings) -> None:
     # Made on the first start, so a backup of the data directory holds it from day one.
     load_or_create_notes_key(settings)
     lan_ips = lan_ipv4_addresses()
-    context: ssl.SSLContext | None = None
-    cert: Path | None = None
-    created = False
-    if not settings.insecure_http:
-        context, cert, created = tls_context(settings, lan_ips)
+    context, cert, created = tls_context(settings, lan_ips)
     # In a child process: the server itself never loads Alembic (server/db/schema_migrations.py).
     await migrate_in_child(settings)
     app = create_app(settings)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from tests.redisserver import RedisServer
 from tests.serverproc import ServerProcess, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,3 +51,14 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A throw-away redis-server on a free loopback port (tests/redisserver.py)."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

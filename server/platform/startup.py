@@ -17,8 +17,13 @@ from server.platform.settings import DEFAULT_DATA_DIR, Settings, SettingsError
 from server.platform.tls import ensure_self_signed, fingerprint_sha256, server_context
 
 
-def tls_context(settings: Settings, lan_ips: list[str]) -> tuple[ssl.SSLContext, Path, bool]:
-    """The TLS context, and whether a self-signed certificate was just made."""
+def tls_context(
+    settings: Settings, lan_ips: list[str]
+) -> tuple[ssl.SSLContext | None, Path | None, bool]:
+    """The TLS context, its certificate, and whether a self-signed one was just made; none
+    with ``insecure_http`` (a TLS-terminating proxy in front)."""
+    if settings.insecure_http:
+        return None, None, False
     if settings.tls_cert is not None and settings.tls_key is not None:
         for name, path in (("tls_cert", settings.tls_cert), ("tls_key", settings.tls_key)):
             if not path.is_file():

@@ -5,9 +5,12 @@ application (it runs no media and loads no aiortc)."""
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiohttp import web
 
 from server.platform.settings import Settings, SettingsError
 
@@ -57,3 +60,17 @@ def port_share(ports: tuple[int, int], index: int, count: int) -> tuple[int, int
 def worker_count(settings: Settings) -> int:
     """How many session workers: the setting, else one per core."""
     return settings.workers if settings.workers is not None else max(1, os.cpu_count() or 1)
+
+
+def carries_token(request: web.Request, header: str, token: str) -> bool:
+    """Whether ``request`` carries ``token`` in ``header`` (compared in constant time)."""
+    offered = request.headers.get(header, "")
+    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
+def as_passed_on(request: web.Request) -> web.Request:
+    """The request with the client's address and scheme as the process that passed it on saw
+    them (only for a request that carries that process's token)."""
+    client = request.headers.get(CLIENT_HEADER) or "unknown"
+    scheme = "https" if request.headers.get(SCHEME_HEADER) == "https" else "http"
+    return request.clone(remote=client, scheme=scheme)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -52,12 +51,12 @@ from server.platform.shared_limits import open_redis
 from server.platform.startup import banner, bound_port, tls_context
 from server.workers.cluster import Cluster, ClusterUnavailable, node_token
 from server.workers.place import (
-    CLIENT_HEADER,
-    SCHEME_HEADER,
     STATUS_PATH,
     TOKEN_HEADER,
     WORKER_VARIABLE,
     WorkerPlace,
+    as_passed_on,
+    carries_token,
     port_share,
 )
 from server.workers.proxy import (
@@ -437,8 +436,7 @@ def _number(value: float) -> str:
 
 
 def from_node(request: web.Request, token: str) -> bool:
-    offered = request.headers.get(NODE_TOKEN_HEADER, "")
-    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+    return carries_token(request, NODE_TOKEN_HEADER, token)
 
 
 def nodes_middleware(supervisor: Supervisor) -> Any:
@@ -448,9 +446,7 @@ def nodes_middleware(supervisor: Supervisor) -> Any:
     @web.middleware
     async def from_nodes(request: web.Request, handler: Handler) -> web.StreamResponse:
         if from_node(request, supervisor.node_token):
-            client = request.headers.get(CLIENT_HEADER) or "unknown"
-            scheme = request.headers.get(SCHEME_HEADER)
-            request = request.clone(remote=client, scheme=scheme if scheme == "https" else "http")
+            request = as_passed_on(request)
         return await handler(request)
 
     return from_nodes
@@ -504,11 +500,7 @@ async def run_supervisor(settings: Settings, count: int) -> None:
     load_or_create_notes_key(settings)
     load_or_create_secret(settings)
     lan_ips = lan_ipv4_addresses()
-    context: ssl.SSLContext | None = None
-    cert: Path | None = None
-    created = False
-    if not settings.insecure_http:
-        context, cert, created = tls_context(settings, lan_ips)
+    context, cert, created = tls_context(settings, lan_ips)
     await migrate_in_child(settings)
     db = await open_database(settings, migrated=True)
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import hmac
 import os
 import signal
 import sys
@@ -29,11 +28,11 @@ from server.live.registry import LIVE_SESSIONS, SWEEPS_UNHOSTED
 from server.platform.settings import Settings
 from server.records.retention import RUNS_RETENTION
 from server.workers.place import (
-    CLIENT_HEADER,
-    SCHEME_HEADER,
     STATUS_PATH,
     TOKEN_HEADER,
     WorkerPlace,
+    as_passed_on,
+    carries_token,
     port_share,
 )
 
@@ -46,13 +45,9 @@ def supervisor_headers(token: str) -> Callable[..., Awaitable[web.StreamResponse
 
     @web.middleware
     async def from_supervisor(request: web.Request, handler: Handler) -> web.StreamResponse:
-        offered = request.headers.get(TOKEN_HEADER, "")
-        if not hmac.compare_digest(offered.encode(), token.encode()):
+        if not carries_token(request, TOKEN_HEADER, token):
             raise web.HTTPForbidden(text="not through the supervisor\n")
-        client = request.headers.get(CLIENT_HEADER) or "unknown"
-        scheme = request.headers.get(SCHEME_HEADER)
-        request = request.clone(remote=client, scheme=scheme if scheme == "https" else "http")
-        return await handler(request)
+        return await handler(as_passed_on(request))
 
     return from_supervisor
 

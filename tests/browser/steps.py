@@ -208,3 +208,53 @@ async def member_menu(leader: Page, name: str) -> None:
     if await more.get_attribute("aria-expanded") != "true":
         await more.click()
     await expect(more).to_have_attribute("aria-expanded", "true")
+
+
+async def rising(read: Callable[[], Awaitable[int]]) -> bool:
+    """Whether a page's count grows over 1.5 s."""
+    before = await read()
+    await asyncio.sleep(1.5)
+    return await read() > before
+
+
+async def stage_hand_and_mute(leader: Page, member: Page, name: str) -> str:
+    """The counselor moves to the next stage, the member raises her hand, the counselor mutes
+    her: the state a restored session must keep. Returns the stage's label."""
+    first_stage = await member.locator("#stage-label").inner_text()
+    await leader.get_by_role("button", name="Next stage").click()
+    await expect(member.locator("#stage-label")).not_to_have_text(first_stage)
+    hand = member.get_by_role("button", name="Raise hand")
+    await hand.click()
+    await expect(hand).to_have_attribute("aria-pressed", "true")
+    panel = leader.get_by_role("region", name="Group leader's panel")
+    await panel.get_by_role("button", name=f"Mute {name}").click()
+    await expect(member.locator("#room-state")).to_contain_text("The counselor muted you")
+    return await member.locator("#stage-label").inner_text()
+
+
+async def heard_again(member: Page, leader_name: str, since: float, what: str) -> float:
+    """Seconds from ``since`` (a process's death) until the member hears the counselor again,
+    after her audio first stopped (the page's figures lag a second: the first reading after the
+    death may still count packets from before it)."""
+
+    def hears() -> Awaitable[bool]:
+        return rising(lambda: audio_packets(member, leader_name))
+
+    async def cut() -> bool:
+        return not await hears()
+
+    await eventually(cut, f"the audio from the counselor stops with {what}", 10)
+    await eventually(hears, f"the counselor heard again after {what}", 30)
+    return time.monotonic() - since
+
+
+async def kept_as_it_was(leader: Page, member: Page, stage: str) -> None:
+    """After the session came back: both pages in the room at ``stage``, each saying the chat
+    from before is gone; the member's hand still up and still muted by the counselor."""
+    for page in (leader, member):
+        await expect(page.locator("#room-state")).not_to_contain_text("Reconnecting")
+        await expect(page.locator("#stage-label")).to_have_text(stage)
+        await expect(page.locator("#chat-log")).to_contain_text("messages written before")
+    hand = member.get_by_role("button", name="Raise hand")
+    await expect(hand).to_have_attribute("aria-pressed", "true")
+    await expect(member.locator("#room-state")).to_contain_text("The counselor muted you")

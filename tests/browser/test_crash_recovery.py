@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,21 @@ from server.db.database import open_database
 from server.platform.settings import Settings
 from server.workers.place import WORKER_VARIABLE
 from server.workers.routing import spread
-from tests.browser.steps import audio_packets, eventually, join_admitted, open_room_as_leader
+from tests.browser.steps import (
+    audio_packets,
+    eventually,
+    heard_again,
+    join_admitted,
+    kept_as_it_was,
+    open_room_as_leader,
+    rising,
+    stage_hand_and_mute,
+)
 from tests.deploy.coturn import free_listening_port
 from tests.pgserver import postgres_cluster
 from tests.serverproc import ServerProcess, start_server
 
 pytestmark = pytest.mark.browser
-
-
-async def rising(read: Callable[[], Awaitable[int]]) -> bool:
-    before = await read()
-    await asyncio.sleep(1.5)
-    return await read() > before
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -151,16 +154,7 @@ async def test_a_killed_worker_comes_back_with_the_session_as_it_was(
             return rising(lambda: audio_packets(leader, "Rina"))
 
         await eventually(heard, "the counselor hears Rina")
-        first_stage = await rina.locator("#stage-label").inner_text()
-        await leader.get_by_role("button", name="Next stage").click()
-        await expect(rina.locator("#stage-label")).not_to_have_text(first_stage)
-        stage = await rina.locator("#stage-label").inner_text()
-        hand = rina.get_by_role("button", name="Raise hand")
-        await hand.click()
-        await expect(hand).to_have_attribute("aria-pressed", "true")
-        panel = leader.get_by_role("region", name="Group leader's panel")
-        await panel.get_by_role("button", name="Mute Rina").click()
-        await expect(rina.locator("#room-state")).to_contain_text("The counselor muted you")
+        stage = await stage_hand_and_mute(leader, rina, "Rina")
 
         # One session on two empty workers: it went where its code spreads (routing.py).
         workers = {
@@ -171,27 +165,11 @@ async def test_a_killed_worker_comes_back_with_the_session_as_it_was(
         workers[spread(code, 2)].kill()
         killed = time.monotonic()
 
-        def hears() -> Awaitable[bool]:
-            return rising(lambda: audio_packets(rina, "Bu Wati"))
-
-        async def cut() -> bool:
-            return not await hears()
-
-        # The break is real (the page's figures lag a second: the first reading may still
-        # count packets from before the kill), then it heals.
-        await eventually(cut, "Rina's audio from the counselor stops with the worker", 10)
-        await eventually(hears, "Rina hears the counselor after the worker's restart", 30)
-        back = time.monotonic() - killed
+        back = await heard_again(rina, "Bu Wati", killed, "the worker's death")
         print(f"worker killed: Rina hears the counselor again {back:.1f} s after")
         assert back <= 15 + 1.5, f"back only after {back:.1f} s"  # 1.5 s: one rising() sample
-        for page in (leader, rina):
-            await expect(page.locator("#room-state")).not_to_contain_text("Reconnecting")
-            await expect(page.locator("#stage-label")).to_have_text(stage)
-        await expect(hand).to_have_attribute("aria-pressed", "true")
-        await expect(rina.locator("#room-state")).to_contain_text("The counselor muted you")
+        await kept_as_it_was(leader, rina, stage)
         await expect(leader.locator("#waiting-count")).to_have_text("0")
         assert not await heard(), "Rina was muted by the counselor before the kill"
-        for page in (leader, rina):  # the chat from before is gone, and the page says so
-            await expect(page.locator("#chat-log")).to_contain_text("messages written before")
     finally:
         server.stop()

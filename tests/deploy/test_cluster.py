@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from server.platform.addresses import lan_ipv4_addresses
 from server.platform.settings import Settings
 from server.platform.tls import ensure_self_signed
 from server.sessions.store import create_session
+from tests.deploy.comeback import enter_again, state_kept, until_ok
 from tests.deploy.coturn import free_listening_port
 from tests.live.client import LiveClient
 from tests.live.conftest import PASSWORD
@@ -43,6 +43,8 @@ from tests.redisserver import RedisServer
 from tests.serverproc import ServerProcess, start_server
 
 BACK_WITHIN_S = 15.0
+# While the cluster recovers: the session not open yet, or the dead node's claim not expired.
+RETRY_ON = frozenset({"session_not_open", "unauthorized"})
 SECRET_KEY = "ab" * 32
 NOTES_KEY = base64.b64encode(b"n" * 32).decode()
 
@@ -64,16 +66,6 @@ class Http:
         return self.session.get(path, **kwargs)
 
 
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def _node_config(folder: Path, index: int, port: int, redis: str, database: str, ca: Path) -> Path:
     low = 42000 + index * 200
     config = folder / f"node{index}.toml"
@@ -93,6 +85,22 @@ def _node_config(folder: Path, index: int, port: int, redis: str, database: str,
         + "\n"
     )
     return config
+
+
+def start_nodes(
+    tmp_path: Path, ports: list[int], redis: str, database: str, nodes: list[ServerProcess]
+) -> list[Path]:
+    """Start a node on each port (appended to ``nodes`` as it starts, so that the caller stops
+    the started ones whatever happens); each node's self-signed certificate is made first and
+    trusted by the others (cluster_ca). Returns the nodes' data directories."""
+    dirs = [tmp_path / f"node{i}" for i in range(len(ports))]
+    certs = [ensure_self_signed(d / "tls", lan_ipv4_addresses()).cert for d in dirs]
+    ca = tmp_path / "nodes.pem"
+    ca.write_text("".join(c.read_text() for c in certs))
+    for i, port in enumerate(ports):
+        config = _node_config(tmp_path, i, port, redis, database, ca)
+        nodes.append(start_server(dirs[i], "--port", str(port), "--config", str(config)))
+    return dirs
 
 
 async def _prepare(database: str) -> tuple[str, str]:
@@ -146,16 +154,6 @@ def _kill_node(node: ServerProcess) -> None:
     node.process.wait()
 
 
-async def _until_ok(call: Any, deadline: float) -> tuple[int, dict[str, Any]]:
-    """Repeat a signalling call, as the client does, while the cluster recovers."""
-    while True:
-        status, reply = await call()
-        if status == 200 or time.monotonic() > deadline:
-            return status, reply
-        assert status == 503 or reply.get("error") in {"session_not_open", "unauthorized"}, reply
-        await asyncio.sleep(0.3)
-
-
 @pytest.mark.timeout(300)
 async def test_a_cluster_routes_restores_and_survives_redis(
     tmp_path: Path, redis: RedisServer
@@ -167,11 +165,6 @@ async def test_a_cluster_routes_restores_and_survives_redis(
 async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
     code, second_code = await _prepare(database)
     ports = [free_listening_port() for _ in range(3)]
-    dirs = [tmp_path / f"node{i}" for i in range(3)]
-    # Each node's self-signed certificate, made now, and trusted by the others (cluster_ca).
-    certs = [ensure_self_signed(d / "tls", lan_ipv4_addresses()).cert for d in dirs]
-    ca = tmp_path / "nodes.pem"
-    ca.write_text("".join(c.read_text() for c in certs))
     nodes: list[ServerProcess] = []
     https: list[Http] = []
     clients: list[LiveClient] = []
@@ -187,9 +180,7 @@ async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
         return made
 
     try:
-        for i in range(3):
-            config = _node_config(tmp_path, i, ports[i], redis.url, database, ca)
-            nodes.append(start_server(dirs[i], "--port", str(ports[i]), "--config", str(config)))
+        start_nodes(tmp_path, ports, redis.url, database, nodes)
         # A forged rejoin places nothing: the claim its request made is undone when it fails.
         stranger = http(1)
         answer = await stranger.post(
@@ -237,42 +228,14 @@ async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
         survivor = others[0]
         # Everyone comes back through a live node (the counselor with her login cookie).
         leader2 = client(http(survivor, like=leader_http), "Bu Sari")
-        status, entry = await _until_ok(
-            lambda: leader2.post(f"/api/sessions/{code}/lead", {}), deadline
-        )
-        assert status == 200, entry
-        leader2.entry = entry
-        await leader2.connect()
+        await enter_again(leader2, "lead", {}, deadline, RETRY_ON)
         ani2 = client(http(survivor), "Ani Wijaya", video=True)
-        status, entry = await _until_ok(
-            lambda: ani2.post(f"/api/sessions/{code}/rejoin", {"rejoin_token": ani_token}),
-            deadline,
-        )
-        assert status == 200, entry
+        entry = await enter_again(ani2, "rejoin", {"rejoin_token": ani_token}, deadline, RETRY_ON)
         assert (entry["participant"], entry["status"]) == (ani.id, "admitted")
-        ani2.entry = entry
-        await ani2.connect()
         budi2 = client(http(others[1]), "Budi Santoso")
-        status, entry = await _until_ok(
-            lambda: budi2.post(f"/api/sessions/{code}/rejoin", {"rejoin_token": budi_token}),
-            deadline,
-        )
-        assert (status, entry["status"]) == (200, "waiting"), entry
-        budi2.entry = entry
-        await budi2.connect()
-        await leader2.wait_message(
-            "roster",
-            lambda m: (
-                m["stage"]["index"] == 1
-                and ani.id in m["hands"]
-                and any(p["id"] == ani.id and p["connected"] for p in m["participants"])
-            ),
-        )
-        await leader2.wait_message(
-            "waiting", lambda m: [x["id"] for x in m["participants"]] == [budi.id]
-        )
-        you = await ani2.wait_message("you", lambda m: True)
-        assert (you["muted_by_leader"], you["hand"], you["camera"]) == (True, True, True)
+        entry = await enter_again(budi2, "rejoin", {"rejoin_token": budi_token}, deadline, RETRY_ON)
+        assert entry["status"] == "waiting"
+        await state_kept(leader2, ani2, ani.id, budi.id)
         await leader2.wait_for(
             lambda: leader2.frames_from(ani.id, "video") >= 3,
             "Ani's video after the node's death",
@@ -298,9 +261,10 @@ async def _run(tmp_path: Path, redis: RedisServer, database: str) -> None:
         )
         # Redis is back (empty: no persistence): the nodes register again, new sessions open.
         redis.start()
-        status, reply = await _until_ok(
+        status, reply = await until_ok(
             lambda: other_leader.post(f"/api/sessions/{second_code}/lead", {}),
             time.monotonic() + 15,
+            RETRY_ON,
         )
         assert status == 200, reply
         assert await _host(redis, code) == new_host  # the running session's claim is back
@@ -334,17 +298,12 @@ async def _claim(redis: RedisServer, code: str) -> str | None:
 
 
 async def _host(redis: RedisServer, code: str) -> str:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(redis.url)
-    try:
-        for _ in range(50):
-            found = await client.get(f"lingkar:claim:{code}")
-            if found is not None:
-                return str(found.decode())
-            await asyncio.sleep(0.2)
-    finally:
-        await client.aclose()
+    """The node that claims ``code`` (waiting up to 10 s for the claim)."""
+    for _ in range(50):
+        found = await _claim(redis, code)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.2)
     raise AssertionError(f"no node claims {code}")
 
 
@@ -357,19 +316,11 @@ async def test_a_node_taken_for_dead_lets_its_copy_go(tmp_path: Path, redis: Red
     with postgres_cluster() as database:
         code, _ = await _prepare(database)
         ports = [free_listening_port() for _ in range(2)]
-        dirs = [tmp_path / f"node{i}" for i in range(2)]
-        certs = [ensure_self_signed(d / "tls", lan_ipv4_addresses()).cert for d in dirs]
-        ca = tmp_path / "nodes.pem"
-        ca.write_text("".join(c.read_text() for c in certs))
         nodes: list[ServerProcess] = []
         https: list[Http] = []
         clients: list[LiveClient] = []
         try:
-            for i in range(2):
-                config = _node_config(tmp_path, i, ports[i], redis.url, database, ca)
-                nodes.append(
-                    start_server(dirs[i], "--port", str(ports[i]), "--config", str(config))
-                )
+            start_nodes(tmp_path, ports, redis.url, database, nodes)
             login = Http(nodes[0].base_url)
             https.append(login)
             await _log_in(login)
@@ -387,13 +338,7 @@ async def test_a_node_taken_for_dead_lets_its_copy_go(tmp_path: Path, redis: Red
                 https.append(moved)
                 leader2 = LiveClient(moved, code, "Bu Sari")  # type: ignore[arg-type]
                 clients.append(leader2)
-                status, entry = await _until_ok(
-                    lambda: leader2.post(f"/api/sessions/{code}/lead", {}),
-                    time.monotonic() + 15,
-                )
-                assert status == 200, entry
-                leader2.entry = entry
-                await leader2.connect()
+                await enter_again(leader2, "lead", {}, time.monotonic() + 15, RETRY_ON)
                 leader2.send({"type": "stage", "direction": "next"})
                 leader2.send({"type": "stage", "direction": "next"})
                 await leader2.wait_message("roster", lambda m: m["stage"]["index"] == 2)

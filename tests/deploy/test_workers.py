@@ -16,7 +16,6 @@ import re
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -27,6 +26,7 @@ from server.platform.settings import Settings
 from server.sessions.store import create_session
 from server.workers.place import WORKER_VARIABLE
 from server.workers.routing import spread as spread_to
+from tests.deploy.comeback import enter_again, state_kept
 from tests.deploy.test_restart import Browser
 from tests.live.client import LiveClient
 from tests.live.conftest import PASSWORD, log_in
@@ -34,6 +34,8 @@ from tests.rtc.clients import wait_for
 from tests.serverproc import ServerProcess, start_server
 
 BACK_WITHIN_S = 15.0
+# While the worker restarts: the session is not open until it is restored.
+RETRY_ON = frozenset({"session_not_open"})
 
 
 async def _prepare(data_dir: Path) -> tuple[str, str]:
@@ -64,16 +66,6 @@ async def _hosting(http: Browser) -> dict[str, float]:
         m.group(1): float(m.group(2))
         for m in re.finditer(r'^lingkar_sessions_open\{worker="(\d+)"\} (\S+)$', text, re.M)
     }
-
-
-async def _until_ok(call: Any, deadline: float) -> tuple[int, dict[str, Any]]:
-    """Repeat a signalling call, as the client does, while the worker restarts."""
-    while True:
-        status, reply = await call()
-        if status == 200 or time.monotonic() > deadline:
-            return status, reply
-        assert status == 503 or reply.get("error") == "session_not_open", reply
-        await asyncio.sleep(0.25)
 
 
 @pytest.mark.timeout(180)
@@ -155,53 +147,20 @@ async def test_sessions_spread_and_a_killed_worker_comes_back(tmp_path: Path) ->
         # Back as the browser's client does: the counselor with her login, the others with
         # their last rejoin tokens (retrying while the worker restarts).
         leader2 = client(leader_http, code_a, "Bu Sari")
-        status, entry = await _until_ok(
-            lambda: leader2.post(f"/api/sessions/{code_a}/lead", {}), deadline
-        )
-        assert status == 200, entry
-        leader2.entry = entry
-        await leader2.connect()
+        await enter_again(leader2, "lead", {}, deadline, RETRY_ON)
         ani2 = client(ani.http, code_a, "Ani Wijaya", video=True)  # type: ignore[arg-type]
-        status, entry = await _until_ok(
-            lambda: ani2.post(f"/api/sessions/{code_a}/rejoin", {"rejoin_token": token}),
-            deadline,
-        )
-        assert status == 200, entry
+        entry = await enter_again(ani2, "rejoin", {"rejoin_token": token}, deadline, RETRY_ON)
         assert (entry["participant"], entry["status"]) == (ani.id, "admitted")
-        ani2.entry = entry
-        await ani2.connect()
         budi2 = client(budi.http, code_a, "Budi Santoso")  # type: ignore[arg-type]
-        status, entry = await _until_ok(
-            lambda: budi2.post(f"/api/sessions/{code_a}/rejoin", {"rejoin_token": budi_token}),
-            deadline,
-        )
-        assert (status, entry["status"]) == (200, "waiting"), entry
-        budi2.entry = entry
-        await budi2.connect()
+        entry = await enter_again(budi2, "rejoin", {"rejoin_token": budi_token}, deadline, RETRY_ON)
+        assert entry["status"] == "waiting"
 
         # The state as it was: stage, mute, hand, lobby; Ani's camera on, her video flowing.
-        await leader2.wait_message(
-            "roster",
-            lambda m: (
-                m["stage"]["index"] == 1
-                and ani.id in m["hands"]
-                and any(p["id"] == ani.id and p["connected"] for p in m["participants"])
-            ),
-        )
-        await leader2.wait_message(
-            "waiting", lambda m: [x["id"] for x in m["participants"]] == [budi.id]
-        )
+        await state_kept(leader2, ani2, ani.id, budi.id)
         # Both are told the chat from before the death is gone.
         assert ani2.last("welcome")["restored"] is True
         assert leader2.last("welcome")["restored"] is True
         assert leader_b.last("welcome")["restored"] is False
-        you = await ani2.wait_message("you", lambda m: True)
-        assert (you["muted_by_leader"], you["muted"], you["hand"], you["camera"]) == (
-            True,
-            True,
-            True,
-            True,
-        )
         await leader2.wait_for(
             lambda: leader2.frames_from(ani.id, "video") >= 3,
             "Ani's video after the restart",

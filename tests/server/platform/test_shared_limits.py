@@ -4,23 +4,13 @@ goes away each node goes on counting on its own, never letting everything throug
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from server.platform.ratelimit import LoginLimits
 from server.platform.shared_limits import RedisLimiter, open_redis, shared_limiters
 from tests.redisserver import RedisServer
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
