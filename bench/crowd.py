@@ -30,7 +30,9 @@ import aiohttp
 import psutil
 from aiortc.mediastreams import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, MediaStreamError
 
+from bench.header_counting import HeaderCounter
 from bench.replay import Recording
+from bench.rtp_replay import Pacer
 from rtc.passthrough import enlarge_socket_buffers
 from tests.live.client import LiveClient
 from tests.rtc.clients import PatternTrack
@@ -140,16 +142,41 @@ class Person(LiveClient):
     ``frame_counts()`` gives the frames received so far per publisher.
     """
 
-    def __init__(self, http: Http, code: str, name: str, replay: Recording | None = None) -> None:
+    def __init__(
+        self,
+        http: Http,
+        code: str,
+        name: str,
+        replay: Recording | None = None,
+        lean_media: bool = False,
+    ) -> None:
         video: Any = Camera(*VIDEO_SIZE) if replay is None else replay.camera()
         audio: Any = None if replay is None else replay.microphone()
         super().__init__(http, code, name, audio=audio, video=video)
         self.replay = replay is not None
         self.counters: dict[str, list[FrameCounter]] = {}
+        # The cheap subscriber (bench/header_counting.py): aiortc's receivers get no packets.
+        self.headers = HeaderCounter() if lean_media else None
         self.rtc.pc.on("track", self._count_frames)
 
+    def take_headers(self) -> None:
+        """With ``lean_media``: take over the RTP of the transports (after each offer)."""
+        if self.headers is not None:
+            self.headers.install(self.rtc.pc)
+
+    def audio_packets(self, transceiver: Any) -> int:
+        if self.headers is not None:
+            return self.headers.packets[transceiver.receiver]
+        track = transceiver.receiver.track
+        return self.rtc.rtp_packets[track.id] if track is not None else 0
+
+    async def close(self) -> None:
+        if self.headers is not None:
+            self.headers.close()
+        await super().close()
+
     def _count_frames(self, track: Any) -> None:
-        if track.kind != "video" and not self.replay:
+        if self.headers is not None or (track.kind != "video" and not self.replay):
             return
         for transceiver in self.rtc.pc.getTransceivers():
             if transceiver.receiver.track is track:
@@ -163,6 +190,13 @@ class Person(LiveClient):
     def frame_counts(self) -> dict[str, int]:
         """Video frames so far per publisher (the transceiver's publisher now, by its mid)."""
         counts: dict[str, int] = {}
+        if self.headers is not None:
+            for transceiver in self.rtc.pc.getTransceivers():
+                if transceiver.kind == "video":
+                    publisher = self.tracks.get(transceiver.mid or "", ("", ""))[0]
+                    frames = self.headers.frames[transceiver.receiver]
+                    counts[publisher] = counts.get(publisher, 0) + frames
+            return counts
         for mid, counters in self.counters.items():
             publisher = self.tracks.get(mid, ("", ""))[0]
             counts[publisher] = counts.get(publisher, 0) + sum(c.frames for c in counters)
@@ -275,6 +309,10 @@ class Spec:
     # Pre-encoded media instead of encoders, and no audio decoding (bench/replay.py): what lets
     # 16 people and the server share two cores.
     replay: bool = False
+    # With replay: frames counted from the RTP headers instead of aiortc's receivers
+    # (bench/header_counting.py), and the recording sent by the process's pacer instead of
+    # aiortc's sender loops (bench/rtp_replay.py): what lets sessions' people share a process.
+    lean_media: bool = False
 
 
 # As the web client tells the server (web/static/js/adaptive.js): a laptop shows 9 cameras, a
@@ -292,6 +330,7 @@ def room_specs(
     speakers: int,
     replay: bool,
     measures_delay: bool = False,
+    lean_media: bool = False,
 ) -> tuple[Spec, list[Spec]]:
     """A counselor on a laptop and members on phones, the first ``speakers`` of them speaking."""
     lead = Spec(
@@ -302,9 +341,18 @@ def room_specs(
         measures_delay=measures_delay,
         max_videos=LAPTOP_VIDEOS,
         replay=replay,
+        lean_media=lean_media,
     )
     members = [
-        Spec(base_url, code, n, speaks=i < speakers, max_videos=PHONE_VIDEOS, replay=replay)
+        Spec(
+            base_url,
+            code,
+            n,
+            speaks=i < speakers,
+            max_videos=PHONE_VIDEOS,
+            replay=replay,
+            lean_media=lean_media,
+        )
         for i, n in enumerate(names)
     ]
     return lead, members
@@ -319,7 +367,49 @@ def person_main(spec: Spec, commands: Any, results: Any) -> None:
     (both again after a restart), ``("mark", name, frames, audio, sent, arrived)``,
     ``("error", name, text)``.
     """
-    asyncio.run(_person(spec, commands, results))
+    asyncio.run(_person(spec, lambda: _get(commands, 0.5), results, Pacer()))
+
+
+def group_main(commands: Any, results: Any) -> None:
+    """A process for several people (``Crowd(per_process=n)``), each as in ``person_main``.
+
+    Commands: ``("add", spec)`` starts a person; ``(name, *command)`` is that person's command.
+    One thread reads the process's queue and hands each command to its person's loop-side
+    queue (one thread, not one blocked executor thread per person)."""
+    asyncio.run(_group(commands, results))
+
+
+async def _group(commands: Any, results: Any) -> None:
+    loop = asyncio.get_running_loop()
+    inboxes: dict[str, asyncio.Queue[Any]] = {}
+    people: set[asyncio.Task[None]] = set()
+    arrived: asyncio.Queue[Any] = asyncio.Queue()
+    pacer = Pacer()
+
+    def read() -> None:
+        while True:
+            command = commands.get()
+            loop.call_soon_threadsafe(arrived.put_nowait, command)
+            if command == ("stop-all",):
+                return
+
+    reader = loop.run_in_executor(None, read)
+    while True:
+        command = await arrived.get()
+        if command == ("stop-all",):
+            break
+        if command[0] == "add":
+            spec = command[1]
+            inbox: asyncio.Queue[Any] = asyncio.Queue()
+            inboxes[spec.name] = inbox
+            task = asyncio.ensure_future(_person(spec, inbox.get, results, pacer))
+            people.add(task)
+        elif command[0] in inboxes:
+            inboxes[command[0]].put_nowait(tuple(command[1:]))
+    for inbox in inboxes.values():
+        inbox.put_nowait(("stop",))
+    await asyncio.gather(*people, return_exceptions=True)
+    await reader
 
 
 async def _get(q: Any, wait_s: float) -> Any:
@@ -336,8 +426,9 @@ class _Life:
     """One person's stay: entering, staying, and coming back after a server restart as the
     web client does (the counselor with ``lead``, a member with the newest rejoin token)."""
 
-    def __init__(self, spec: Spec, http: Http, results: Any) -> None:
+    def __init__(self, spec: Spec, http: Http, results: Any, pacer: Pacer) -> None:
         self.spec = spec
+        self.pacer = pacer
         self.http = http
         self.results = results
         self.person: Person | None = None
@@ -352,7 +443,9 @@ class _Life:
         )
 
     async def enter(self, rejoin: str = "") -> None:
-        person = Person(self.http, self.spec.code, self.spec.name, self.recording)
+        person = Person(
+            self.http, self.spec.code, self.spec.name, self.recording, self.spec.lean_media
+        )
         if self.spec.login is not None:
             await person.lead()
         elif rejoin:
@@ -367,11 +460,15 @@ class _Life:
             status, reply = await person.join()
             assert status == 200, reply
         await person.connect()
+        person.take_headers()
+        if self.spec.lean_media and self.recording is not None:
+            self.pacer.add(person, self.recording)
         # The server's sockets get 1 MB buffers (rtc.passthrough); a peer's default ~208 KB
         # overflowed on loopback when its process lagged (netstat -su: receive buffer errors).
         enlarge_socket_buffers(person.rtc.pc)
         self.person = person
-        hook_sent(person, self.sent)
+        if not self.spec.lean_media:  # its packets do not pass aiortc's sender
+            hook_sent(person, self.sent)
         name, results = self.spec.name, self.results
 
         @person.rtc.pc.on("connectionstatechange")
@@ -410,6 +507,7 @@ class _Life:
                 continue
             if self.spec.measures_delay:
                 hook_arrived(person, self.arrived)
+            person.take_headers()
             person.pin_bitrate()
             now = time.monotonic()
             if len(person.by_type["ping"]) != pings:
@@ -427,6 +525,7 @@ class _Life:
                 self.results.put(("lost", self.spec.name, person.id, time.monotonic()))
             pings, ping_at = 0, time.monotonic()
             token = person.rejoin_token()
+            self.pacer.remove(person)
             self.past.append(person)
             self.person = None
             await person.close()
@@ -455,10 +554,9 @@ class _Life:
             for publisher, count in person.frame_counts().items():
                 frames[publisher] = frames.get(publisher, 0) + count
             for transceiver in person.rtc.pc.getTransceivers():
-                track = transceiver.receiver.track
                 publisher, kind = person.tracks.get(transceiver.mid or "", ("", ""))
-                if kind == "audio" and track is not None:
-                    packets = person.rtc.rtp_packets[track.id]
+                if kind == "audio":
+                    packets = person.audio_packets(transceiver)
                     audio[publisher] = audio.get(publisher, 0) + packets
         sent, arrived = dict(self.sent), dict(self.arrived)
         self.sent.clear()
@@ -466,12 +564,12 @@ class _Life:
         return ("mark", self.spec.name, frames, audio, sent, arrived)
 
 
-async def _person(spec: Spec, commands: Any, results: Any) -> None:
+async def _person(spec: Spec, next_command: Any, results: Any, pacer: Pacer) -> None:
     async with aiohttp.ClientSession() as session:
         http = Http(spec.base_url, session)
         if spec.login is not None:
             await log_in(http, *spec.login)
-        life = _Life(spec, http, results)
+        life = _Life(spec, http, results, pacer)
         try:
             await life.enter()
         except Exception as error:  # reported to the bench, which stops
@@ -480,7 +578,7 @@ async def _person(spec: Spec, commands: Any, results: Any) -> None:
         staying = asyncio.ensure_future(life.stay())
         try:
             while True:
-                command = await _get(commands, 0.5)
+                command = await next_command()
                 if command is None:
                     continue
                 if command[0] == "admit" and life.person is not None:
@@ -494,13 +592,28 @@ async def _person(spec: Spec, commands: Any, results: Any) -> None:
         finally:
             staying.cancel()
             for person in [*life.past, *([life.person] if life.person else [])]:
+                pacer.remove(person)
                 await person.close()
 
 
-class Crowd:
-    """The bench's side: one process per person, their replies gathered."""
+class _GroupInbox:
+    """A person's inbox in a group process: its commands, named, on the process's queue."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, process_inbox: Any) -> None:
+        self.name = name
+        self.process_inbox = process_inbox
+
+    def put(self, command: tuple[Any, ...]) -> None:
+        self.process_inbox.put((self.name, *command))
+
+
+class Crowd:
+    """The bench's side: one process per person (or ``per_process`` people a process, with the
+    cheap media of bench/replay.py and bench/header_counting.py), their replies gathered."""
+
+    def __init__(self, per_process: int = 1) -> None:
+        self.per_process = per_process
+        self._groups: list[tuple[Any, Any, int]] = []  # (process, its queue, people in it)
         self.ctx = mp.get_context("spawn")
         self.results = self.ctx.Queue()
         self.inboxes: dict[str, Any] = {}
@@ -513,11 +626,26 @@ class Crowd:
         self._backlog: list[Any] = []
 
     def start(self, spec: Spec) -> None:
+        if self.per_process > 1:
+            self._start_in_group(spec)
+            return
         inbox = self.ctx.Queue()
         process = self.ctx.Process(target=person_main, args=(spec, inbox, self.results))
         process.start()
         self.inboxes[spec.name] = inbox
         self.processes.append(process)
+
+    def _start_in_group(self, spec: Spec) -> None:
+        if not self._groups or self._groups[-1][2] >= self.per_process:
+            group_inbox = self.ctx.Queue()
+            process = self.ctx.Process(target=group_main, args=(group_inbox, self.results))
+            process.start()
+            self.processes.append(process)
+            self._groups.append((process, group_inbox, 0))
+        process, group_inbox, count = self._groups[-1]
+        self._groups[-1] = (process, group_inbox, count + 1)
+        group_inbox.put(("add", spec))
+        self.inboxes[spec.name] = _GroupInbox(spec.name, group_inbox)
 
     def take(self, kind: str, timeout: float, name: str | None = None) -> Any:
         """The next reply of this kind (and person), keeping the others for later."""
@@ -588,6 +716,8 @@ class Crowd:
     def stop(self) -> None:
         for inbox in self.inboxes.values():
             inbox.put(("stop",))
+        for _, group_inbox, _ in self._groups:
+            group_inbox.put(("stop-all",))
         for process in self.processes:
             process.join(timeout=20)
             if process.is_alive():

@@ -130,12 +130,24 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=7, help="besides the counselor")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--per-process",
+        type=int,
+        default=0,
+        help="people in one client process (default: a session's; 1 with --aiortc-receivers)",
+    )
+    parser.add_argument(
+        "--aiortc-receivers",
+        action="store_true",
+        help="receive through aiortc's receivers instead of counting frames from the headers",
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-school-"))
     codes = await _sessions(data_dir, args.sessions)
     port = str(free_listening_port())
     server = serverproc.start_server(data_dir, "--port", port, "--workers", str(args.workers))
-    crowd = Crowd()
+    per_process = args.per_process or (1 if args.aiortc_receivers else args.members + 1)
+    crowd = Crowd(per_process)
     try:
         base = server.base_url
         rooms: list[tuple[str, list[str]]] = []
@@ -143,7 +155,14 @@ async def main() -> None:
             counselor = f"Guru {s + 1}"
             names = [f"Siswa {s + 1}.{i + 1}" for i in range(args.members)]
             lead, members = room_specs(
-                base, code, counselor, ("sekolah", PASSWORD), names, 2, replay=True
+                base,
+                code,
+                counselor,
+                ("sekolah", PASSWORD),
+                names,
+                2,
+                replay=True,
+                lean_media=not args.aiortc_receivers,
             )
             crowd.fill(lead, members)
             rooms.append((counselor, names))
