@@ -42,6 +42,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
+from bench.cpu_cap import CpuCaps
 from bench.crowd import LAPTOP_VIDEOS, PHONE_VIDEOS, VIDEO_FPS, Crowd, room_specs
 from server.accounts.counselors import create_counselor
 from server.db.database import open_database
@@ -101,6 +102,7 @@ def _held(
     before: dict[str, tuple],
     after: dict[str, tuple],
     seconds: float,
+    verbose: bool = False,
 ) -> int:
     """Sessions where every person got >= HELD_SHARE of the frame rate from every video their
     page shows (the best-served ones: last-N picks which)."""
@@ -108,18 +110,25 @@ def _held(
     for counselor, members in rooms:
         people = [counselor, *members]
         ok = True
+        worst = (float("inf"), "")
         for viewer in people:
             shows = LAPTOP_VIDEOS if viewer == counselor else PHONE_VIDEOS
             publishers = [ids[p] for p in people if p != viewer]
-            rates = sorted(
-                (
-                    (after[viewer][0].get(pid, 0) - before[viewer][0].get(pid, 0)) / seconds
-                    for pid in publishers
-                ),
-                reverse=True,
-            )[: min(shows, len(publishers))]
+            every = [
+                (after[viewer][0].get(pid, 0) - before[viewer][0].get(pid, 0)) / seconds
+                for pid in publishers
+            ]
+            rates = sorted(every, reverse=True)[: min(shows, len(publishers))]
+            if verbose:
+                print(f"    {viewer}: {' '.join(f'{r:.0f}' for r in every)}")
             if not rates or min(rates) < HELD_SHARE * VIDEO_FPS:
                 ok = False
+            worst = min(worst, (min(rates, default=0.0), viewer))
+        print(
+            f"  {counselor}: {'held' if ok else 'NOT held'}, slowest video {worst[0]:.1f} fps"
+            f" (at {worst[1]})",
+            flush=True,
+        )
         held += ok
     return held
 
@@ -130,6 +139,14 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=7, help="besides the counselor")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--worker-cpu",
+        type=float,
+        default=0.0,
+        help="cap each worker (the server, with --workers 1) at this share of a core by a "
+        "cgroup: a core stood for while the clients use the rest (root only)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="every viewer's frame rates")
     parser.add_argument(
         "--per-process",
         type=int,
@@ -145,7 +162,12 @@ async def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="lingkar-school-"))
     codes = await _sessions(data_dir, args.sessions)
     port = str(free_listening_port())
+    caps = CpuCaps(args.worker_cpu) if args.worker_cpu else None
     server = serverproc.start_server(data_dir, "--port", port, "--workers", str(args.workers))
+    if caps is not None:
+        workers = _server_pids(server)[1:] if args.workers > 1 else [server.process.pid]
+        for pid in workers:
+            caps.cap(pid)
     per_process = args.per_process or (1 if args.aiortc_receivers else args.members + 1)
     crowd = Crowd(per_process)
     try:
@@ -166,13 +188,14 @@ async def main() -> None:
             )
             crowd.fill(lead, members)
             rooms.append((counselor, names))
-            print(f"session {s + 1} of {len(codes)} up", flush=True)
+            print(f"session {s + 1} of {len(codes)} up {time.strftime('%X')}", flush=True)
         await asyncio.sleep(8)  # layers settle, last-N picks, keyframes arrive
         clients = [process.pid for process in crowd.processes]
         before = crowd.marks()
         cpu0 = _cpu_seconds(_server_pids(server))
         clients0 = _cpu_seconds(clients)
         sent0 = await _forwarded(base)
+        throttled0 = caps.throttled_s() if caps is not None else 0.0
         start = time.monotonic()
         await asyncio.sleep(args.seconds)
         after = crowd.marks()
@@ -180,7 +203,12 @@ async def main() -> None:
         clients1 = _cpu_seconds(clients)
         sent1 = await _forwarded(base)
         seconds = time.monotonic() - start
-        held = _held(rooms, crowd.ids, before, after, seconds)
+        throttled = (caps.throttled_s() if caps is not None else 0.0) - throttled0
+        held = _held(rooms, crowd.ids, before, after, seconds, args.verbose)
+        if args.verbose:
+            crowd.poll()
+            for at, who, state in crowd.states:
+                print(f"  {at - start:+.1f} s {who}: {state}")
         server_pct = 100 * (cpu1 - cpu0) / seconds
         clients_pct = 100 * (clients1 - clients0) / seconds
         rate = (sent1 - sent0) / seconds / args.workers
@@ -189,7 +217,9 @@ async def main() -> None:
             f"workers={args.workers} sessions={args.sessions} people={people} held={held} "
             f"server_cpu_pct={server_pct:.1f} "
             f"cpu_pct_per_session={server_pct / args.sessions:.1f} "
-            f"packets_per_s_per_worker={rate:.0f} clients_cpu_pct={clients_pct:.1f}"
+            f"packets_per_s_per_worker={rate:.0f} clients_cpu_pct={clients_pct:.1f} "
+            f"worker_cpu={args.worker_cpu:g} "
+            f"throttled_pct={100 * throttled / seconds / args.workers:.1f}"
         )
     except BaseException:
         print("".join(server.output[-30:]), file=sys.stderr)
@@ -197,6 +227,8 @@ async def main() -> None:
     finally:
         crowd.stop()
         server.stop()
+        if caps is not None:
+            caps.remove()
 
 
 if __name__ == "__main__":
