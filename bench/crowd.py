@@ -313,6 +313,7 @@ class Spec:
     # (bench/header_counting.py), and the recording sent by the process's pacer instead of
     # aiortc's sender loops (bench/rtp_replay.py): what lets sessions' people share a process.
     lean_media: bool = False
+    fps: int = VIDEO_FPS  # of the replayed camera
 
 
 # As the web client tells the server (web/static/js/adaptive.js): a laptop shows 9 cameras, a
@@ -331,6 +332,7 @@ def room_specs(
     replay: bool,
     measures_delay: bool = False,
     lean_media: bool = False,
+    fps: int = VIDEO_FPS,
 ) -> tuple[Spec, list[Spec]]:
     """A counselor on a laptop and members on phones, the first ``speakers`` of them speaking."""
     lead = Spec(
@@ -342,6 +344,7 @@ def room_specs(
         max_videos=LAPTOP_VIDEOS,
         replay=replay,
         lean_media=lean_media,
+        fps=fps,
     )
     members = [
         Spec(
@@ -352,6 +355,7 @@ def room_specs(
             max_videos=PHONE_VIDEOS,
             replay=replay,
             lean_media=lean_media,
+            fps=fps,
         )
         for i, n in enumerate(names)
     ]
@@ -437,7 +441,7 @@ class _Life:
         self.arrived: dict[bytes, float] = {}
         # Encoded once per process: a restart's sixteen rejoins do not all encode again.
         self.recording = (
-            Recording(Camera(*VIDEO_SIZE), *VIDEO_SIZE, VIDEO_FPS, VIDEO_BPS)
+            Recording(Camera(*VIDEO_SIZE), *VIDEO_SIZE, spec.fps, VIDEO_BPS)
             if spec.replay
             else None
         )

@@ -102,6 +102,7 @@ def _held(
     before: dict[str, tuple],
     after: dict[str, tuple],
     seconds: float,
+    fps: int,
     verbose: bool = False,
 ) -> int:
     """Sessions where every person got >= HELD_SHARE of the frame rate from every video their
@@ -121,7 +122,7 @@ def _held(
             rates = sorted(every, reverse=True)[: min(shows, len(publishers))]
             if verbose:
                 print(f"    {viewer}: {' '.join(f'{r:.0f}' for r in every)}")
-            if not rates or min(rates) < HELD_SHARE * VIDEO_FPS:
+            if not rates or min(rates) < HELD_SHARE * fps:
                 ok = False
             worst = min(worst, (min(rates, default=0.0), viewer))
         print(
@@ -146,6 +147,10 @@ async def main() -> None:
         help="cap each worker (the server, with --workers 1) at this share of a core by a "
         "cgroup: a core stood for while the clients use the rest (root only)",
     )
+    parser.add_argument(
+        "--settle", type=float, default=8.0, help="seconds after the last session is up"
+    )
+    parser.add_argument("--fps", type=int, default=VIDEO_FPS, help="the cameras' frame rate")
     parser.add_argument("--verbose", action="store_true", help="every viewer's frame rates")
     parser.add_argument(
         "--per-process",
@@ -185,11 +190,12 @@ async def main() -> None:
                 2,
                 replay=True,
                 lean_media=not args.aiortc_receivers,
+                fps=args.fps,
             )
             crowd.fill(lead, members)
             rooms.append((counselor, names))
             print(f"session {s + 1} of {len(codes)} up {time.strftime('%X')}", flush=True)
-        await asyncio.sleep(8)  # layers settle, last-N picks, keyframes arrive
+        await asyncio.sleep(args.settle)  # estimates grow, last-N picks, keyframes arrive
         clients = [process.pid for process in crowd.processes]
         before = crowd.marks()
         cpu0 = _cpu_seconds(_server_pids(server))
@@ -204,7 +210,7 @@ async def main() -> None:
         sent1 = await _forwarded(base)
         seconds = time.monotonic() - start
         throttled = (caps.throttled_s() if caps is not None else 0.0) - throttled0
-        held = _held(rooms, crowd.ids, before, after, seconds, args.verbose)
+        held = _held(rooms, crowd.ids, before, after, seconds, args.fps, args.verbose)
         if args.verbose:
             crowd.poll()
             for at, who, state in crowd.states:
