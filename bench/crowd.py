@@ -362,6 +362,22 @@ def room_specs(
     return lead, members
 
 
+class ProcessMedia:
+    """What the people of one client process share: the pacer (bench/rtp_replay.py) and one
+    recording per frame rate (the same pictures from every camera of a group: nobody decodes
+    them)."""
+
+    def __init__(self) -> None:
+        self.pacer = Pacer()
+        self._recordings: dict[int, Recording] = {}
+
+    def recording(self, fps: int) -> Recording:
+        if fps not in self._recordings:
+            camera = Camera(*VIDEO_SIZE)
+            self._recordings[fps] = Recording(camera, *VIDEO_SIZE, fps, VIDEO_BPS)
+        return self._recordings[fps]
+
+
 def person_main(spec: Spec, commands: Any, results: Any) -> None:
     """A process's body: enter, then answer the bench's commands until ``stop``.
 
@@ -371,7 +387,7 @@ def person_main(spec: Spec, commands: Any, results: Any) -> None:
     (both again after a restart), ``("mark", name, frames, audio, sent, arrived)``,
     ``("error", name, text)``.
     """
-    asyncio.run(_person(spec, lambda: _get(commands, 0.5), results, Pacer()))
+    asyncio.run(_person(spec, lambda: _get(commands, 0.5), results, ProcessMedia()))
 
 
 def group_main(commands: Any, results: Any) -> None:
@@ -388,7 +404,7 @@ async def _group(commands: Any, results: Any) -> None:
     inboxes: dict[str, asyncio.Queue[Any]] = {}
     people: set[asyncio.Task[None]] = set()
     arrived: asyncio.Queue[Any] = asyncio.Queue()
-    pacer = Pacer()
+    media = ProcessMedia()
 
     def read() -> None:
         while True:
@@ -406,7 +422,7 @@ async def _group(commands: Any, results: Any) -> None:
             spec = command[1]
             inbox: asyncio.Queue[Any] = asyncio.Queue()
             inboxes[spec.name] = inbox
-            task = asyncio.ensure_future(_person(spec, inbox.get, results, pacer))
+            task = asyncio.ensure_future(_person(spec, inbox.get, results, media))
             people.add(task)
         elif command[0] in inboxes:
             inboxes[command[0]].put_nowait(tuple(command[1:]))
@@ -430,21 +446,18 @@ class _Life:
     """One person's stay: entering, staying, and coming back after a server restart as the
     web client does (the counselor with ``lead``, a member with the newest rejoin token)."""
 
-    def __init__(self, spec: Spec, http: Http, results: Any, pacer: Pacer) -> None:
+    def __init__(self, spec: Spec, http: Http, results: Any, media: ProcessMedia) -> None:
         self.spec = spec
-        self.pacer = pacer
+        self.pacer = media.pacer
         self.http = http
         self.results = results
         self.person: Person | None = None
         self.past: list[Person] = []  # earlier connections: their frame counts still add up
         self.sent: dict[bytes, float] = {}
         self.arrived: dict[bytes, float] = {}
-        # Encoded once per process: a restart's sixteen rejoins do not all encode again.
-        self.recording = (
-            Recording(Camera(*VIDEO_SIZE), *VIDEO_SIZE, spec.fps, VIDEO_BPS)
-            if spec.replay
-            else None
-        )
+        # Encoded once per process: a restart's rejoins, or a group's people, do not all
+        # encode again.
+        self.recording = media.recording(spec.fps) if spec.replay else None
 
     async def enter(self, rejoin: str = "") -> None:
         person = Person(
@@ -568,12 +581,12 @@ class _Life:
         return ("mark", self.spec.name, frames, audio, sent, arrived)
 
 
-async def _person(spec: Spec, next_command: Any, results: Any, pacer: Pacer) -> None:
+async def _person(spec: Spec, next_command: Any, results: Any, media: ProcessMedia) -> None:
     async with aiohttp.ClientSession() as session:
         http = Http(spec.base_url, session)
         if spec.login is not None:
             await log_in(http, *spec.login)
-        life = _Life(spec, http, results, pacer)
+        life = _Life(spec, http, results, media)
         try:
             await life.enter()
         except Exception as error:  # reported to the bench, which stops
@@ -596,7 +609,7 @@ async def _person(spec: Spec, next_command: Any, results: Any, pacer: Pacer) -> 
         finally:
             staying.cancel()
             for person in [*life.past, *([life.person] if life.person else [])]:
-                pacer.remove(person)
+                media.pacer.remove(person)
                 await person.close()
 
 

@@ -39,7 +39,7 @@ MAX_BEHIND_S = 0.5
 
 def _last_sent(sender: Any) -> RtpPacket | None:
     """The newest packet in the sender's retransmission history (its last 128 packets)."""
-    history = list(sender._RTCRtpSender__rtp_history.values())
+    history: list[RtpPacket] = list(sender._RTCRtpSender__rtp_history.values())
     if not history:
         return None
     base = history[0].sequence_number - 0x4000

@@ -104,10 +104,11 @@ def _held(
     seconds: float,
     fps: int,
     verbose: bool = False,
-) -> int:
+) -> tuple[int, float]:
     """Sessions where every person got >= HELD_SHARE of the frame rate from every video their
-    page shows (the best-served ones: last-N picks which)."""
+    page shows (the best-served ones: last-N picks which); and the slowest such video's rate."""
     held = 0
+    slowest = float("inf")
     for counselor, members in rooms:
         people = [counselor, *members]
         ok = True
@@ -131,7 +132,8 @@ def _held(
             flush=True,
         )
         held += ok
-    return held
+        slowest = min(slowest, worst[0])
+    return held, slowest
 
 
 async def main() -> None:
@@ -210,7 +212,7 @@ async def main() -> None:
         sent1 = await _forwarded(base)
         seconds = time.monotonic() - start
         throttled = (caps.throttled_s() if caps is not None else 0.0) - throttled0
-        held = _held(rooms, crowd.ids, before, after, seconds, args.fps, args.verbose)
+        held, slowest = _held(rooms, crowd.ids, before, after, seconds, args.fps, args.verbose)
         if args.verbose:
             crowd.poll()
             for at, who, state in crowd.states:
@@ -225,7 +227,8 @@ async def main() -> None:
             f"cpu_pct_per_session={server_pct / args.sessions:.1f} "
             f"packets_per_s_per_worker={rate:.0f} clients_cpu_pct={clients_pct:.1f} "
             f"worker_cpu={args.worker_cpu:g} "
-            f"throttled_pct={100 * throttled / seconds / args.workers:.1f}"
+            f"throttled_pct={100 * throttled / seconds / args.workers:.1f} "
+            f"fps={args.fps} slowest_fps={slowest:.1f}"
         )
     except BaseException:
         print("".join(server.output[-30:]), file=sys.stderr)
