@@ -7,7 +7,9 @@ A room of 8 or 16 aiortc peers cannot share one process: aiortc's receive path c
 hundred microseconds of Python per packet, and one event loop receiving every peer's full mesh
 saturates (measured: 8 peers in one process, its loop at 80-95 % of a core, frames late by
 seconds). So each person runs in a process of their own (``person_main``) and the bench talks to
-them through queues; ``time.monotonic()`` is one clock for all processes on Linux.
+them through queues; ``time.monotonic()`` is one clock for all processes on Linux. With the cheap
+media of bench/rtp_replay.py and bench/header_counting.py (``Spec.lean_media``) a person costs
+a few percent of a core, and several share a process (``Crowd(per_process=n)``, ``group_main``).
 
 Nor can the peers decode every video on a 2-core box that also runs the server: a participant's
 video receiver hands its complete frames (the jitter buffer's output) to a counter, not to a

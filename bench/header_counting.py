@@ -4,12 +4,14 @@ through aiortc's receive path.
 aiortc's receive path costs on the order of a hundred microseconds of Python per packet (its
 jitter buffer, NACK generator, receive-side bandwidth estimator and statistics), so a room of
 aiortc subscribers on the same two cores as the server costs several times the server
-(docs/performance.md). A load generator only needs to know that each video arrives whole and
-on time, which the headers tell: after SRTP is removed (kept: it is the real DTLS-SRTP path, and
-checks each packet's authentication tag), this module counts a **frame** when the packet with
-the marker bit closes a run of consecutive sequence numbers sharing one timestamp whose first
-packet starts a VP8 partition (the payload descriptor's S bit with partition 0). A frame with a
-lost packet, a gap in the numbering or a broken start is not counted. Nothing is decoded.
+(docs/performance.md). A load generator only needs to know that each video arrives whole and on
+time, which the headers tell. The packets are taken as they come off the socket (aioice's datagram
+callback: no STUN parse, queue or task wake-up for them); after SRTP is removed (kept: it is the
+real DTLS-SRTP path, and checks each packet's authentication tag), this module counts a **frame**
+when the packet with the marker bit closes a run of consecutive sequence numbers sharing one
+timestamp whose first packet starts a VP8 partition (the payload descriptor's S bit with
+partition 0). A frame with a lost packet, a gap in the numbering or a broken start is not
+counted. Nothing is decoded.
 
 As feedback it sends once a second what a browser's receiver sends at least: a receiver report
 per SSRC (fraction lost and cumulative loss from the numbering, highest sequence number, no

@@ -1,32 +1,36 @@
 """A school's afternoon: N guidance sessions of M people at once, against a real ``lingkar serve
 --workers W`` (issue 16).
 
-Every person is an aiortc peer in a process of its own (bench/crowd.py) with cheap media:
-publishers replay pre-encoded VP8 and Opus (bench/replay.py: no encoder per client), receivers
-count complete frames without decoding. The counselor is on a laptop (9 videos shown), members
-on phones (4 videos: last-N), all admitted, cameras on, two members speaking.
+Every person is a real ICE, DTLS-SRTP and SCTP peer of the server (aiortc, bench/crowd.py) with
+cheap media, so that the clients cost about what the server does rather than several times it:
+publishers send pre-encoded VP8 and Opus through one pacer per process (bench/rtp_replay.py, no
+encoder, no aiortc sender loop), subscribers count whole frames from the RTP headers
+(bench/header_counting.py, nothing decoded), and a session's people share one process
+(``--per-process``). ``--aiortc-receivers`` gives the first version's clients instead (a full
+aiortc peer a process). The counselor is on a laptop (9 videos shown), members on phones (4:
+last-N), all admitted, cameras on, two members speaking.
 
-Once every session's videos flow, the bench measures for ``--seconds``:
+``--settle`` seconds after the last session is up, the bench measures for ``--seconds``:
 
 - sessions held: a session is held when every person received at least 90 % of the source's
-  frame rate from every video their page shows (the counselor: every member up to 9; a member:
-  4 of the others);
+  frame rate (``--fps``) from every video their page shows (the counselor: every member up to
+  9; a member: 4 of the others); ``slowest_fps`` is the slowest of those videos;
 - the server's CPU: the supervisor's and its workers' CPU time over the window (psutil), per
-  session, in % of one core;
+  session, in % of one core; the clients' is read from their processes apart;
 - packets per second per worker: forwarded packets (``/metrics``, every worker's) over the
   window, divided by the workers.
 
-The clients' own CPU is not in the server's figure (it is read from the server's processes
-only), but on this 2-core machine the clients share the cores with the server: they cost
-several times the server's CPU (every client is Python aiortc receiving 4-9 videos), so the
-number of sessions *held* here is the clients' limit, not the server's. The server's CPU per
-session is the figure that extrapolates (docs/performance.md says how).
+On this 2-core machine the clients share the cores with the server. ``--worker-cpu 0.35`` (root)
+puts each worker (or the single process) in a CPU cgroup of its own capped at that share of a
+core (bench/cpu_cap.py): a model of one core per worker that leaves the clients the rest;
+``throttled_pct`` is the share of the window a worker waited for its quota.
 
-    .venv/bin/python -m bench.school --sessions 2 --members 7 --workers 2 [--seconds 20]
+    .venv/bin/python -m bench.school --sessions 10 --workers 2 --fps 25 --settle 20 [--verbose]
 
 The last line is:
     workers=<w> sessions=<n> people=<n> held=<n> server_cpu_pct=<f> cpu_pct_per_session=<f>
-    packets_per_s_per_worker=<f> clients_cpu_pct=<f>
+    packets_per_s_per_worker=<f> clients_cpu_pct=<f> worker_cpu=<f> throttled_pct=<f>
+    fps=<n> slowest_fps=<f>
 """
 
 from __future__ import annotations
