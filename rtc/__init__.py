@@ -6,7 +6,7 @@ from rtc.counters import CountersSnapshot
 from rtc.downlink import DownlinkReport, VideoInfo, Want
 from rtc.peer import NegotiationError, NoMediaPort, Peer
 from rtc.room import Room, UnknownPeer, UnknownTrack
-from rtc.selftest import SelfTestError, self_test
+from rtc.selftest import SelfTestError, self_test, self_test_in_child
 from rtc.trackid import TrackId, TrackKind
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "VideoInfo",
     "Want",
     "self_test",
+    "self_test_in_child",
 ]

@@ -8,6 +8,7 @@ run :func:`self_test` at start-up and refuse to serve if it raises :class:`SelfT
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -34,9 +35,10 @@ _FRAMES_NEEDED = 5
 class SelfTestError(RuntimeError):
     """The aiortc hooks of the forwarding core do not work with the installed aiortc."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, *, whole: str = "") -> None:
         super().__init__(
-            f"forwarding core self-test failed with aiortc {aiortc_version()}: {problem}. "
+            whole
+            or f"forwarding core self-test failed with aiortc {aiortc_version()}: {problem}. "
             "Lingkar's rtc/ package hooks aiortc internals and supports aiortc 1.16.x only; "
             "install the pinned version (pip install 'aiortc>=1.16.0,<1.17')."
         )
@@ -154,3 +156,46 @@ async def self_test() -> None:
         raise
     except Exception as exc:
         raise SelfTestError(f"{type(exc).__name__}: {exc}") from exc
+
+
+# The child's body (``python -c``): the self-test, its error as the last line of stderr.
+_CHILD = "from rtc.selftest import run_in_child; run_in_child()"
+
+
+def run_in_child() -> None:
+    """The child process of :func:`self_test_in_child`: exit 1 with the error on stderr."""
+    try:
+        asyncio.run(self_test())
+    except SelfTestError as error:
+        print(" ".join(str(error).split()), file=sys.stderr)
+        sys.exit(1)
+
+
+async def self_test_in_child() -> None:
+    """:func:`self_test` in a child process of this interpreter, as ``lingkar serve`` and each
+    session worker run it: its loopback peers encode VP8 and Opus, and what the encoders leave
+    allocated (about 10 MB of RSS, docs/performance.md "Memory at start") would stay for the
+    whole life of a server that never encodes. The private names are checked here as well.
+
+    :raises SelfTestError: with the child's reason.
+    """
+    _check_names()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _CHILD,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await asyncio.wait_for(child.communicate(), SELF_TEST_TIMEOUT_S + 30)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise SelfTestError("the self-test's child process did not finish") from None
+    if child.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        if lines and lines[-1].startswith("forwarding core self-test failed"):
+            raise SelfTestError("", whole=lines[-1])
+        reason = lines[-1] if lines else f"exit status {child.returncode}"
+        raise SelfTestError(f"its child process failed: {reason}")

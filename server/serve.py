@@ -7,7 +7,7 @@ import signal
 
 from aiohttp import web
 
-from rtc import self_test
+from rtc import self_test_in_child
 from server.accounts.counselors import count_counselors
 from server.app import create_app
 from server.db.database import DATABASE, MIGRATED, migrate_in_child
@@ -19,8 +19,9 @@ from server.platform.startup import banner, bound_port, tls_context
 
 async def run_server(settings: Settings) -> None:
     # The forwarding core relies on private aiortc internals: push a few frames through its
-    # hooks on loopback before serving anyone, and refuse to start if they no longer work.
-    await self_test()
+    # hooks on loopback before serving anyone, and refuse to start if they no longer work (in a
+    # child process: the encoders it drives would leave their memory in the server's).
+    await self_test_in_child()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Made on the first start, so a backup of the data directory holds it from day one.
     load_or_create_notes_key(settings)

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from rtc import self_test
+from rtc import self_test_in_child
 from server.app import create_app
 from server.db.database import MIGRATED
 from server.live.registry import LIVE_SESSIONS, SWEEPS_UNHOSTED
@@ -89,7 +89,7 @@ async def run_worker(settings: Settings, place: WorkerPlace) -> None:
     share = port_share(settings.media_ports, place.index, place.count)
     settings = replace(settings, media_ports=share)
     # As the single process does: the forwarding core's private hooks must still work.
-    await self_test()
+    await self_test_in_child()
     app = worker_app(settings, place)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -6,7 +6,7 @@ import aiortc
 import pytest
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
-from rtc import SelfTestError, self_test
+from rtc import SelfTestError, self_test, self_test_in_child
 
 
 async def test_self_test_passes() -> None:
@@ -18,3 +18,22 @@ async def test_self_test_fails_clearly_when_a_hook_is_gone(monkeypatch: pytest.M
     with pytest.raises(SelfTestError, match=f"aiortc {aiortc.__version__}.*_send_rtcp_pli"):
         await self_test()
     assert issubclass(SelfTestError, RuntimeError)
+
+
+async def test_the_self_test_in_a_child_process_passes() -> None:
+    await self_test_in_child()
+
+
+async def test_the_child_process_reason_reaches_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``lingkar serve`` shows when the child's self-test fails: the child's own message,
+    or what the child said when it failed otherwise."""
+    told = "forwarding core self-test failed with aiortc 9.9: frames did not pass. Install it."
+    monkeypatch.setattr(
+        "rtc.selftest._CHILD", f"import sys; print({told!r}, file=sys.stderr); sys.exit(1)"
+    )
+    with pytest.raises(SelfTestError) as raised:
+        await self_test_in_child()
+    assert str(raised.value) == told
+    monkeypatch.setattr("rtc.selftest._CHILD", "raise SystemExit('no aiortc here')")
+    with pytest.raises(SelfTestError, match="its child process failed: no aiortc here"):
+        await self_test_in_child()
