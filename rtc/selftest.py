@@ -35,10 +35,10 @@ _FRAMES_NEEDED = 5
 class SelfTestError(RuntimeError):
     """The aiortc hooks of the forwarding core do not work with the installed aiortc."""
 
-    def __init__(self, problem: str, *, whole: str = "") -> None:
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
         super().__init__(
-            whole
-            or f"forwarding core self-test failed with aiortc {aiortc_version()}: {problem}. "
+            f"forwarding core self-test failed with aiortc {aiortc_version()}: {problem}. "
             "Lingkar's rtc/ package hooks aiortc internals and supports aiortc 1.16.x only; "
             "install the pinned version (pip install 'aiortc>=1.16.0,<1.17')."
         )
@@ -158,7 +158,7 @@ async def self_test() -> None:
         raise SelfTestError(f"{type(exc).__name__}: {exc}") from exc
 
 
-# The child's body (``python -c``): the self-test, its error as the last line of stderr.
+# The child's body (``python -c``): the self-test, its problem as the last line of stderr.
 _CHILD = "from rtc.selftest import run_in_child; run_in_child()"
 
 
@@ -167,7 +167,7 @@ def run_in_child() -> None:
     try:
         asyncio.run(self_test())
     except SelfTestError as error:
-        print(" ".join(str(error).split()), file=sys.stderr)
+        print(" ".join(error.problem.split()), file=sys.stderr)
         sys.exit(1)
 
 
@@ -177,7 +177,8 @@ async def self_test_in_child() -> None:
     allocated (about 10 MB of RSS, docs/performance.md "Memory at start") would stay for the
     whole life of a server that never encodes. The private names are checked here as well.
 
-    :raises SelfTestError: with the child's reason.
+    :raises SelfTestError: with the child's reason (its problem, or the last line it wrote
+        when it failed otherwise).
     """
     _check_names()
     child = await asyncio.create_subprocess_exec(
@@ -195,7 +196,4 @@ async def self_test_in_child() -> None:
         raise SelfTestError("the self-test's child process did not finish") from None
     if child.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines()
-        if lines and lines[-1].startswith("forwarding core self-test failed"):
-            raise SelfTestError("", whole=lines[-1])
-        reason = lines[-1] if lines else f"exit status {child.returncode}"
-        raise SelfTestError(f"its child process failed: {reason}")
+        raise SelfTestError(lines[-1] if lines else f"exit status {child.returncode}")

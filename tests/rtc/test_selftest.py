@@ -25,15 +25,18 @@ async def test_the_self_test_in_a_child_process_passes() -> None:
 
 
 async def test_the_child_process_reason_reaches_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What ``lingkar serve`` shows when the child's self-test fails: the child's own message,
-    or what the child said when it failed otherwise."""
-    told = "forwarding core self-test failed with aiortc 9.9: frames did not pass. Install it."
+    """What ``lingkar serve`` shows when the child's self-test fails: the child's problem, or
+    what the child said last when it failed otherwise, in the self-test's own words."""
+    problem = "frames did not pass through the hooks ({'audio': 0, 'video': 0})"
     monkeypatch.setattr(
-        "rtc.selftest._CHILD", f"import sys; print({told!r}, file=sys.stderr); sys.exit(1)"
+        "rtc.selftest._CHILD", f"import sys; print({problem!r}, file=sys.stderr); sys.exit(1)"
     )
     with pytest.raises(SelfTestError) as raised:
         await self_test_in_child()
-    assert str(raised.value) == told
+    assert str(raised.value) == str(SelfTestError(problem))
     monkeypatch.setattr("rtc.selftest._CHILD", "raise SystemExit('no aiortc here')")
-    with pytest.raises(SelfTestError, match="its child process failed: no aiortc here"):
+    with pytest.raises(SelfTestError, match=f"aiortc {aiortc.__version__}: no aiortc here"):
+        await self_test_in_child()
+    monkeypatch.setattr("rtc.selftest._CHILD", "import os; os._exit(3)")
+    with pytest.raises(SelfTestError, match="exit status 3"):
         await self_test_in_child()
